@@ -25,10 +25,21 @@ unsigned int rtrs_chunk_bits(uint32_t queue_depth)
 	return bits;
 }
 
+static int check_depth(uint32_t queue_depth)
+{
+	if (!queue_depth || queue_depth > MAX_SESS_QUEUE_DEPTH)
+		return rnbd_err_set(-EINVAL, "queue_depth %u outside 1..%d", queue_depth,
+				    MAX_SESS_QUEUE_DEPTH);
+	return 0;
+}
+
 int rtrs_io_req_imm(uint32_t buf_id, uint32_t off, uint32_t queue_depth, uint32_t *imm)
 {
-	unsigned int mem_bits = rtrs_mem_bits(queue_depth);
+	unsigned int mem_bits;
 
+	if (check_depth(queue_depth))
+		return -EINVAL;
+	mem_bits = rtrs_mem_bits(queue_depth);
 	if (buf_id >= queue_depth)
 		return rnbd_err_set(-EINVAL, "buf_id %u >= queue_depth %u", buf_id, queue_depth);
 	if (off >> mem_bits)
@@ -40,9 +51,13 @@ int rtrs_io_req_imm(uint32_t buf_id, uint32_t off, uint32_t queue_depth, uint32_
 int rtrs_io_req_imm_parse(uint32_t payload, uint32_t queue_depth, uint32_t *buf_id,
 			  uint32_t *off)
 {
-	unsigned int mem_bits = rtrs_mem_bits(queue_depth);
-	uint32_t id = (payload & MAX_IMM_PAYL_MASK) >> mem_bits;
+	unsigned int mem_bits;
+	uint32_t id;
 
+	if (check_depth(queue_depth))
+		return -EINVAL;
+	mem_bits = rtrs_mem_bits(queue_depth);
+	id = (payload & MAX_IMM_PAYL_MASK) >> mem_bits;
 	if (id >= queue_depth)
 		return rnbd_err_set(-EPROTO, "IO_REQ imm buf_id %u >= queue_depth %u", id,
 				    queue_depth);

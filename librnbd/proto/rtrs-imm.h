@@ -25,9 +25,11 @@ static inline unsigned int rtrs_mem_bits(uint32_t queue_depth)
 	return MAX_IMM_PAYL_BITS - rtrs_chunk_bits(queue_depth);
 }
 
-/* -EINVAL if buf_id >= queue_depth or off does not fit in mem_bits. */
+/* -EINVAL if queue_depth is outside 1..65535, buf_id >= queue_depth or off
+ * does not fit in mem_bits. */
 int rtrs_io_req_imm(uint32_t buf_id, uint32_t off, uint32_t queue_depth, uint32_t *imm);
-/* -EPROTO if the decoded buf_id is >= queue_depth. */
+/* -EPROTO if the decoded buf_id is >= queue_depth; -EINVAL for a
+ * queue_depth outside 1..65535. */
 int rtrs_io_req_imm_parse(uint32_t payload, uint32_t queue_depth, uint32_t *buf_id,
 			  uint32_t *off);
 

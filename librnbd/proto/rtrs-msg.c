@@ -196,6 +196,7 @@ int rtrs_info_req_decode(const void *buf, size_t len, struct rtrs_info_req *out)
 	const uint8_t *name = p + OFF(rtrs_msg_info_req, pathname);
 	const uint8_t *nul;
 	uint16_t type;
+	int ret;
 
 	if (len < RTRS_INFO_REQ_LEN)
 		return rnbd_err_set(-EINVAL, "RTRS info_req too short: %zu bytes, need %zu", len,
@@ -207,8 +208,11 @@ int rtrs_info_req_decode(const void *buf, size_t len, struct rtrs_info_req *out)
 	nul = memchr(name, '\0', RTRS_NAME_MAX);
 	if (!nul)
 		return rnbd_err_set(-EINVAL, "RTRS info_req: session name not NUL-terminated");
+	ret = rtrs_sessname_check((const char *)name);
+	if (ret)
+		return ret;
 	memcpy(out->pathname, name, nul - name + 1);
-	return rtrs_sessname_check(out->pathname);
+	return 0;
 }
 
 int rtrs_info_rsp_encode(const struct rtrs_sg *desc, uint16_t sg_cnt, void *buf, size_t cap)
@@ -287,6 +291,8 @@ int rtrs_info_rsp_map_chunks(const void *buf, size_t len, uint32_t queue_depth,
 		if (!sg.len || sg.len % chunk_size)
 			return rnbd_err_set(-EPROTO, "RTRS info_rsp: desc %u len %u not a multiple of chunk_size %u",
 					    i, sg.len, chunk_size);
+		if (sg.addr > UINT64_MAX - sg.len)
+			return rnbd_err_set(-EPROTO, "RTRS info_rsp: desc %u wraps the address space", i);
 		for (uint32_t off = 0; off < sg.len; off += chunk_size, chunk++) {
 			if (chunk >= queue_depth)
 				return rnbd_err_set(-EPROTO, "RTRS info_rsp: descriptors cover more than %u chunks",
@@ -375,13 +381,14 @@ int rtrs_read_trailer_encode(uint16_t usr_len, uint16_t flags, const struct rtrs
 int rtrs_chunk_req_parse(const void *chunk, uint32_t chunk_size, uint32_t off,
 			 struct rtrs_chunk_req *out)
 {
-	const uint8_t *t = (const uint8_t *)chunk + off;
 	struct rtrs_chunk_req req = { 0 };
+	const uint8_t *t;
 	size_t room;
 
 	if (off >= chunk_size || chunk_size - off < RTRS_WRITE_TRAILER_LEN)
 		return rnbd_err_set(-EPROTO, "RTRS request: trailer offset %u outside chunk of %u",
 				    off, chunk_size);
+	t = (const uint8_t *)chunk + off;
 	room = chunk_size - off;
 	req.type = get_le16(t + OFF(rtrs_msg_rdma_hdr, type));
 	req.usr_len = get_le16(t + OFF(rtrs_msg_rdma_write, usr_len));

@@ -22,26 +22,21 @@ enum {
 	SEL_COUNT,
 };
 
-/*
- * A queue_depth above 2^28 leaves no bits for the offset and no RTRS peer
- * can negotiate one (conn_rsp carries 16 bits), but the parser does not
- * refuse it: mem_bits goes negative and the shifts are undefined.  Kept out
- * so that the fuzzer keeps looking past that known bug.
- */
-#define QD_MAX (1u << MAX_IMM_PAYL_BITS)
-
 static void fuzz_io_req(uint32_t payload, uint32_t queue_depth)
 {
 	uint32_t buf_id, off, buf_id2, off2, imm, type, payload2;
 	unsigned int mem_bits;
 	int ret;
 
-	queue_depth %= QD_MAX + 1;
 	fuzz_errmsg_clear();
 	ret = rtrs_io_req_imm_parse(payload, queue_depth, &buf_id, &off);
 	if (ret) {
 		fuzz_check_err(ret);
-		FUZZ_CHECK(ret == -EPROTO);
+		/* depths conn_rsp cannot carry are refused before any shift */
+		if (!queue_depth || queue_depth > MAX_SESS_QUEUE_DEPTH)
+			FUZZ_CHECK(ret == -EINVAL);
+		else
+			FUZZ_CHECK(ret == -EPROTO);
 		return;
 	}
 	/* buf_id indexes the server's chunk array, off lies in the chunk. */

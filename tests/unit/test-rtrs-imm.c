@@ -174,6 +174,22 @@ START_TEST(heartbeats)
 }
 END_TEST
 
+/* Depths the 16-bit conn_rsp field cannot carry would shift by more than 28
+ * bits: refused before any arithmetic. */
+START_TEST(bad_queue_depth)
+{
+	uint32_t imm = 7, id, off;
+
+	ck_assert_int_eq(rtrs_io_req_imm(0, 0, 0, &imm), -EINVAL);
+	ck_assert_int_eq(rtrs_io_req_imm(0, 0, 65536, &imm), -EINVAL);
+	ck_assert_int_eq(rtrs_io_req_imm(0, 0, 0xffffffff, &imm), -EINVAL);
+	ck_assert_errmsg_has("queue_depth 4294967295 outside 1..65535");
+	ck_assert_uint_eq(imm, 7);
+	ck_assert_int_eq(rtrs_io_req_imm_parse(0x0fffffff, (1u << 28) + 1, &id, &off), -EINVAL);
+	ck_assert_int_eq(rtrs_io_req_imm_parse(0, 0, &id, &off), -EINVAL);
+}
+END_TEST
+
 static Suite *rtrs_imm_suite(void)
 {
 	Suite *s = suite_create("rtrs-imm");
@@ -188,6 +204,7 @@ static Suite *rtrs_imm_suite(void)
 	tcase_add_test(tc, rsp_encoding);
 	tcase_add_test(tc, rsp_errno_clamped);
 	tcase_add_test(tc, heartbeats);
+	tcase_add_test(tc, bad_queue_depth);
 	suite_add_tcase(s, tc);
 	return s;
 }
