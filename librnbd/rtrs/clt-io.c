@@ -248,6 +248,8 @@ static void send_req(struct clt_loop *wl, struct clt_req *req)
 			}
 			return;
 		}
+		rnbd_log_debug("%s path %d: cannot send: %s", wl->sess->sessname, p->id,
+			       rnbd_errmsg());
 		rtrs_path_mask_set(&req->tried, p->slot);
 	}
 	wait_path(wl, req);

@@ -171,6 +171,8 @@ static int take_limits(struct clt_path *p, const struct rtrs_conn_rsp *rsp)
 				rtrs_permits_free(&s->permits);
 				ret = -ENOMEM;
 			}
+			for (uint32_t i = 0; s->reqs && i < rsp->queue_depth; i++)
+				s->reqs[i].tr.id = (uint16_t)i;
 		}
 		if (ret)
 			return rnbd_err_set(ret, "no memory for %u permits", rsp->queue_depth);

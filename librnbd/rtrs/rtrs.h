@@ -223,6 +223,9 @@ struct rtrs_srv_opts {
 int rtrs_srv_open(const struct rtrs_srv_opts *o, struct rtrs_srv **out);
 /* Stop listening; close every session (ops in flight are waited for). */
 void rtrs_srv_close(struct rtrs_srv *srv);
+/* Where listener idx (in the order of rtrs_srv_opts.listen) listens:
+ * port 0 in the options becomes the port the system chose. */
+int rtrs_srv_listen_addr(struct rtrs_srv *srv, unsigned int idx, struct sockaddr_storage *out);
 /* Stop accepting new connections; sessions stay. */
 void rtrs_srv_stop_listening(struct rtrs_srv *srv);
 

@@ -145,6 +145,7 @@ struct rtrs_tr_ops {
 	int (*listen)(struct rtrs_loop *loop, const struct rtrs_tr_listen_opts *o,
 		      const struct rtrs_tr_events *ev, void *ctx, struct rtrs_tr_listener **out);
 	void (*listener_close)(struct rtrs_tr_listener *l);
+	int (*listener_addr)(struct rtrs_tr_listener *l, struct sockaddr_storage *out);
 	int (*accept)(struct rtrs_tr_conn *c, const struct rtrs_tr_limits *lim);
 	/* Answer with a reject and close: this counts as the close() call. */
 	void (*reject)(struct rtrs_tr_conn *c, int err);

@@ -1098,6 +1098,17 @@ static void tcp_listener_close(struct rtrs_tr_listener *l)
 	free(tl);
 }
 
+static int tcp_listener_addr(struct rtrs_tr_listener *l, struct sockaddr_storage *out)
+{
+	struct tcp_listener *tl = container_of(l, struct tcp_listener, l);
+	socklen_t len = sizeof(*out);
+
+	memset(out, 0, sizeof(*out));
+	if (getsockname(tl->fd, (struct sockaddr *)out, &len) < 0)
+		return rnbd_err_set(-errno, "getsockname: %s", strerror(errno));
+	return 0;
+}
+
 static int tcp_accept(struct rtrs_tr_conn *c, const struct rtrs_tr_limits *lim)
 {
 	struct tcp_conn *tc = to_tc(c);
@@ -1277,6 +1288,7 @@ const struct rtrs_tr_ops rtrs_tcp_ops = {
 	.name = "tcp",
 	.listen = tcp_listen,
 	.listener_close = tcp_listener_close,
+	.listener_addr = tcp_listener_addr,
 	.accept = tcp_accept,
 	.reject = tcp_reject,
 	.send_info_rsp = tcp_send_info_rsp,
