@@ -414,6 +414,17 @@ static int run_client(int argc, char **argv)
 		struct rtrs_stats st;
 
 		pthread_join(th[k], NULL);
+		if (getenv("RTRS_ECHO_PATHS")) {
+			struct rtrs_clt_path_info pi[16];
+			int n = rtrs_clt_paths(cs[k].sess, pi, 16);
+
+			for (int i = 0; i < n && i < 16; i++)
+				printf("path %d %s reqs %llu failovers %llu reconnects %llu\n",
+				       pi[i].id, rtrs_clt_state_str(pi[i].state),
+				       (unsigned long long)(pi[i].stats.reqs_read + pi[i].stats.reqs_write),
+				       (unsigned long long)pi[i].stats.failovers,
+				       (unsigned long long)pi[i].stats.reconnects);
+		}
 		rtrs_clt_stats(cs[k].sess, &st);
 		st_sum.failovers += st.failovers;
 		st_sum.reconnects += st.reconnects;
