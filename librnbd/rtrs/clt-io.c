@@ -307,6 +307,9 @@ void clt_io_path_down(struct clt_loop *wl, struct clt_path *p)
 	 * with the connection, so none completes twice. */
 	list_init(&failed);
 	list_splice_tail(head, &failed);
+	if (!list_empty(&failed))
+		rnbd_log_info("%s path %d: failing over requests of cid %u", s->sessname, p->id,
+			      wl->loop.idx);
 	while (!list_empty(&failed)) {
 		struct clt_req *req = list_first_entry(&failed, struct clt_req, link);
 

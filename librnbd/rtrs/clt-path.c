@@ -315,11 +315,11 @@ static void path_down(struct clt_path *p)
 	uv_timer_stop(&p->timer);
 	p->timer_phase = PT_NONE;
 	if (p->hs) {
-		for (unsigned int cid = 0; cid < s->nloops; cid++) {
+		for (unsigned int cid = 0; cid < s->nloops; cid++)
 			if (p->hs[cid])
 				clt_conn_drop(loop0(s), p->hs[cid], p->err, linger);
-			p->hs[cid] = NULL;
-		}
+		free(p->hs);
+		p->hs = NULL;
 	}
 	p->down_busy = true;
 	p->pending_acks = broadcast(s, path_down_on_loop, p, p->gen);
@@ -389,7 +389,6 @@ static void forget_ack(struct clt_loop *wl, struct clt_msg *m)
 	if (--p->pending_acks)
 		return;
 	complete_waiter(p, 0);
-	free(p->hs);
 	free(p);
 }
 

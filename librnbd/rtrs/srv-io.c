@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "srv.h"
+#include "util/err.h"
 #include "util/log.h"
 
 struct rtrs_tr_op *srv_io_get_op(struct rtrs_tr_conn *c, uint16_t id)
@@ -62,12 +63,21 @@ void srv_io_request(struct rtrs_tr_conn *c, struct rtrs_tr_op *top)
 static void resp_on_loop(struct rtrs_srv_op *op)
 {
 	struct srv_conn *conn = op->conn;
+	uint16_t id = op->tr.id;
+	const void *data = op->tr.data;
+	uint32_t len = op->tr.read ? op->tr.read_len : 0;
+	int err = op->err;
 
-	/* A response for a connection that is gone is dropped, as the
-	 * kernel's rtrs_srv_resp_rdma() does; the client fails over. */
-	if (conn && conn->path && conn->tr->ops->send_rsp(conn->tr, &op->tr, op->err))
-		rnbd_log_debug("rtrs server: response for id %u dropped", op->tr.id);
+	/*
+	 * Release first: once the response is out the client may send this id
+	 * again, on any connection of the path, and that must find the op
+	 * free.  The data stays in place until then.  A response for a
+	 * connection that is gone is dropped, as the kernel's
+	 * rtrs_srv_resp_rdma() does; the client fails over.
+	 */
 	srv_op_release(op);
+	if (conn && conn->path && conn->tr->ops->send_rsp(conn->tr, id, data, len, err))
+		rnbd_log_debug("rtrs server: response for id %u dropped: %s", id, rnbd_errmsg());
 }
 
 static void resp_msg(struct rtrs_loop *loop, struct rtrs_loop_msg *m)

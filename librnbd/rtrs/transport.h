@@ -62,7 +62,6 @@ struct rtrs_tr_op {
 	void *buf;			/* backing memory of usr + data */
 	uint32_t buf_cap;
 	bool buf_owned;			/* allocated with malloc, freed with the op */
-	uint64_t tr_priv[RTRS_TR_PRIV_WORDS];
 };
 
 /* Limits a server grants on accept, and the client learns. */
@@ -150,7 +149,15 @@ struct rtrs_tr_ops {
 	/* Answer with a reject and close: this counts as the close() call. */
 	void (*reject)(struct rtrs_tr_conn *c, int err);
 	int (*send_info_rsp)(struct rtrs_tr_conn *c);
-	int (*send_rsp)(struct rtrs_tr_conn *c, struct rtrs_tr_op *op, int err);
+	/*
+	 * Answer request id: err, and for a successful read len bytes of data.
+	 * The transport keeps nothing of the op: the core may hand the op to
+	 * another request as soon as this returns, because the client can only
+	 * reuse the id once it has the whole response, by which time data has
+	 * been written.
+	 */
+	int (*send_rsp)(struct rtrs_tr_conn *c, uint16_t id, const void *data, uint32_t len,
+			int err);
 
 	/* Client. */
 	int (*connect)(struct rtrs_loop *loop, const struct rtrs_tr_connect_opts *o,

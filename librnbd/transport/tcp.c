@@ -51,8 +51,6 @@ struct tcp_item {
 
 _Static_assert(sizeof(struct tcp_item) <= sizeof(((struct rtrs_tr_req *)0)->tr_priv),
 	       "tcp_item fits in a request's transport scratch");
-_Static_assert(sizeof(struct tcp_item) <= sizeof(((struct rtrs_tr_op *)0)->tr_priv),
-	       "tcp_item fits in an op's transport scratch");
 
 struct tcp_listener {
 	struct rtrs_tr_listener l;
@@ -112,6 +110,12 @@ struct tcp_conn {
 	/* client */
 	struct rtrs_tr_req **outstanding;
 	uint32_t qd;
+	/*
+	 * server: one response frame per id.  They live in the connection,
+	 * not in the op: the client may reuse an id on another connection as
+	 * soon as the last byte is out, while this loop still walks its queue.
+	 */
+	struct tcp_item *rsp_items;
 };
 
 static void tc_poll_update(struct tcp_conn *tc);
@@ -171,6 +175,7 @@ static void handle_free_cb(uv_handle_t *h)
 
 static void tc_free(struct tcp_conn *tc)
 {
+	free(tc->rsp_items);
 	free(tc->next_poll);
 	free(tc->next_timer);
 	free(tc->outstanding);
@@ -1124,6 +1129,9 @@ static int tcp_accept(struct rtrs_tr_conn *c, const struct rtrs_tr_limits *lim)
 	ret = rtrs_conn_rsp_encode(&rsp, tc->hs_payload, sizeof(tc->hs_payload));
 	if (ret < 0)
 		return ret;
+	tc->rsp_items = calloc(lim->queue_depth, sizeof(*tc->rsp_items));
+	if (!tc->rsp_items)
+		return rnbd_err_set(-ENOMEM, "no memory for %u responses", lim->queue_depth);
 	c->lim = *lim;
 	tc->state = TC_OPEN;
 	tc_queue_ctl(tc, &tc->hs_item, RTRS_TCP_CONN_RSP, RTRS_TCP_VERSION, tc->hs_payload, ret);
@@ -1172,21 +1180,27 @@ static int tcp_send_info_rsp(struct rtrs_tr_conn *c)
 	return 0;
 }
 
-static int tcp_send_rsp(struct rtrs_tr_conn *c, struct rtrs_tr_op *op, int err)
+static int tcp_send_rsp(struct rtrs_tr_conn *c, uint16_t id, const void *data, uint32_t len,
+			int err)
 {
 	struct tcp_conn *tc = to_tc(c);
-	struct tcp_item *it = (struct tcp_item *)op->tr_priv;
+	struct tcp_item *it;
 	int status = rtrs_errno_clamp(err);
 	struct rtrs_frame f = {
 		.type = RTRS_TCP_IO_RSP,
-		.id = op->id,
-		.len = op->read && !status ? op->read_len : 0,
+		.id = id,
+		.len = status ? 0 : len,
 		.imm = (uint32_t)status,
 	};
 
 	if (tc->state != TC_OPEN)
 		return rnbd_err_set(-ENOTCONN, "connection not open");
-	item_init(it, &f, op->data, f.len, NULL, 0);
+	it = &tc->rsp_items[id];
+	if (item_queued(it)) {
+		tc_fail(tc, -EPROTO, "client reused id %u before reading its response", id);
+		return rnbd_err_set(-EPROTO, "id %u reused early", id);
+	}
+	item_init(it, &f, data, f.len, NULL, 0);
 	tc_queue(tc, it);
 	return 0;
 }
