@@ -869,10 +869,16 @@ static void tc_on_poll(uv_poll_t *h, int status, int events)
 	struct tcp_conn *tc = h->data;
 
 	if (status < 0) {
-		if (tc->state == TC_CLOSING)
+		/* libuv reports EPOLLERR as UV_EBADF: the socket knows the real error */
+		int err = tcp_sock_error(tc->fd);
+
+		if (tc->state == TC_CLOSING) {
 			tc_teardown(tc);
-		else
-			tc_fail(tc, status, "poll: %s", uv_strerror(status));
+			return;
+		}
+		err = err ? err : status;
+		tc_fail(tc, err, "%s: %s", tc->state == TC_CONNECTING ? "connect" : "socket",
+			strerror(-err));
 		return;
 	}
 	if (tc->state == TC_CONNECTING) {
