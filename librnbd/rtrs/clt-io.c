@@ -6,6 +6,7 @@
  * to another path's connection of the same cid.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,7 +240,7 @@ static void send_req(struct clt_loop *wl, struct clt_req *req)
 		cork(wl, conn);
 		if (!conn->tr->ops->send_req(conn->tr, &req->tr)) {
 			req->path = p;
-			req->deadline_ns = 0;
+			req->sent_ns = rtrs_now_ns();
 			list_add_tail(&req->link, &wl->inflight[p->slot]);
 			atomic_fetch_add_explicit(&p->inflight, 1, memory_order_relaxed);
 			if (req->failed_over) {
@@ -279,6 +280,29 @@ void clt_io_response(struct clt_conn *conn, struct rtrs_tr_req *treq, int err)
 	complete(req, err);
 }
 
+/*
+ * req was in flight on p, which failed.  Send it again on another path; a
+ * request keeps failing over (or waiting for a path) for noconn_timeout_ms
+ * after its first failure at most, so a path that fails every request
+ * cannot bounce one forever.
+ */
+static void failover(struct clt_loop *wl, struct clt_req *req, struct clt_path *p)
+{
+	struct rtrs_clt_sess *s = wl->sess;
+	uint64_t now = rtrs_now_ns();
+
+	rtrs_path_mask_set(&req->tried, p->slot);
+	req->failed_over = true;
+	req->path = NULL;
+	if (!req->deadline_ns)
+		req->deadline_ns = now + (uint64_t)s->o.noconn_timeout_ms * 1000000;
+	if (now >= req->deadline_ns && !s->o.kernel_nopath) {
+		complete(req, -EIO);
+		return;
+	}
+	send_req(wl, req);
+}
+
 void clt_conn_drop(struct clt_loop *wl, struct clt_conn *conn, int reason, uint32_t linger_ms)
 {
 	if (conn->corked) {
@@ -315,10 +339,7 @@ void clt_io_path_down(struct clt_loop *wl, struct clt_path *p)
 
 		list_del(&req->link);
 		atomic_fetch_sub_explicit(&p->inflight, 1, memory_order_relaxed);
-		rtrs_path_mask_set(&req->tried, p->slot);
-		req->failed_over = true;
-		req->path = NULL;
-		send_req(wl, req);
+		failover(wl, req, p);
 	}
 }
 
@@ -361,6 +382,27 @@ void clt_io_fail_waiting(struct clt_loop *wl, int err)
 	backlog_publish(wl, false);
 }
 
+/* Requests are appended as they are sent, so the oldest is at the head. */
+static void check_request_timeouts(struct clt_loop *wl, unsigned int nslots)
+{
+	struct rtrs_clt_sess *s = wl->sess;
+	uint64_t limit = (uint64_t)s->o.request_timeout_ms * 1000000, now = rtrs_now_ns();
+
+	for (unsigned int k = 0; k < nslots; k++) {
+		struct clt_req *req;
+		char why[128];
+
+		if (list_empty(&wl->inflight[k]) || !wl->conns[k])
+			continue;
+		req = list_first_entry(&wl->inflight[k], struct clt_req, link);
+		if (now - req->sent_ns <= limit)
+			continue;
+		snprintf(why, sizeof(why), "request id %u got no response in %u ms", req->tr.id,
+			 s->o.request_timeout_ms);
+		clt_path_post_fail(wl->conns[k], -ETIMEDOUT, why);
+	}
+}
+
 void clt_loop_hb_tick(uv_timer_t *t)
 {
 	struct clt_loop *wl = t->data;
@@ -368,6 +410,7 @@ void clt_loop_hb_tick(uv_timer_t *t)
 	unsigned int n = atomic_load(&s->nslots);
 	bool every = s->tr->hb_every_conn;
 
+	check_request_timeouts(wl, n);
 	if (!every && wl->loop.idx)
 		return;
 	for (unsigned int k = 0; k < n; k++) {

@@ -74,6 +74,8 @@ static void fill_defaults(struct rtrs_clt_opts *o)
 		o->connect_timeout_ms = RTRS_CONNECT_TIMEOUT_MS;
 	if (!o->noconn_timeout_ms)
 		o->noconn_timeout_ms = 30000;
+	if (!o->request_timeout_ms)
+		o->request_timeout_ms = 30000;
 	if (!o->transport)
 		o->transport = &rtrs_tcp_ops;
 }

@@ -67,7 +67,8 @@ struct clt_req {
 	struct clt_path *path;
 	struct list_head link;		/* clt_loop.inflight[slot] or .nopath */
 	uint64_t start_ns;
-	uint64_t deadline_ns;		/* while waiting for a path */
+	uint64_t sent_ns;		/* on its current path */
+	uint64_t deadline_ns;		/* failing over or waiting for a path */
 	struct rtrs_path_mask tried;
 	bool failed_over;
 };

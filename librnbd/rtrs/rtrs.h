@@ -110,6 +110,12 @@ struct rtrs_clt_opts {
 	 */
 	uint32_t noconn_timeout_ms;
 	bool kernel_nopath;
+	/*
+	 * A request without a response for this long means the path is broken
+	 * although it answers heartbeats: it is reset and its requests fail
+	 * over.  0: the default, 30000 (checked every heartbeat interval).
+	 */
+	uint32_t request_timeout_ms;
 	int sndbuf, rcvbuf;
 	void (*link_ev)(void *priv, enum rtrs_clt_link_ev ev);
 	void *priv;

@@ -70,7 +70,7 @@ struct tcp_conn {
 	bool info_sent;		/* client: INFO_REQ queued */
 	bool info_done;		/* INFO_REQ (server) / INFO_RSP (client) seen */
 	bool told_core;		/* the core knows this connection */
-	bool close_queued;
+	bool peer_gone;		/* EOF, socket error or CLOSE: no CLOSE back */
 	bool shut_wr;
 	uv_poll_t *poll;
 	int poll_events;
@@ -396,6 +396,7 @@ static void tc_flush(struct tcp_conn *tc)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			tc->peer_gone = true;
 			tc_fail(tc, -errno, "send: %s", strerror(errno));
 			return;
 		}
@@ -726,6 +727,7 @@ static void end_frame(struct tcp_conn *tc)
 	case RTRS_TCP_CLOSE: {
 		int reason = rtrs_frame_status(f);
 
+		tc->peer_gone = true;
 		tc_fail(tc, reason < 0 ? reason : -ECONNRESET, "peer closed the connection (%s)",
 			reason ? strerror(-reason) : "orderly");
 		break;
@@ -778,6 +780,7 @@ static void on_eof(struct tcp_conn *tc)
 		tc_teardown(tc);
 		return;
 	}
+	tc->peer_gone = true;
 	tc_fail(tc, -ECONNRESET, "peer hung up%s", tc->in_payload || tc->hdr_got ?
 		" in the middle of a frame" : "");
 }
@@ -818,6 +821,7 @@ static void tc_read(struct tcp_conn *tc)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				tc->peer_gone = true;
 				if (tc->state == TC_CLOSING)
 					tc_teardown(tc);
 				else
@@ -877,6 +881,7 @@ static void tc_on_poll(uv_poll_t *h, int status, int events)
 			return;
 		}
 		err = err ? err : status;
+		tc->peer_gone = true;
 		tc_fail(tc, err, "%s: %s", tc->state == TC_CONNECTING ? "connect" : "socket",
 			strerror(-err));
 		return;
@@ -1268,7 +1273,9 @@ static void tcp_uncork(struct rtrs_tr_conn *c)
 static void tcp_close(struct rtrs_tr_conn *c, int reason, uint32_t linger_ms)
 {
 	struct tcp_conn *tc = to_tc(c);
-	bool say_close = tc->state == TC_OPEN;
+	/* rtrs-tcp.md 8, 9: tell an accepted peer why, unless it is gone */
+	bool say_close = (tc->state == TC_OPEN || tc->state == TC_FAILED) && tc->c.lim.queue_depth &&
+			 !tc->peer_gone;
 
 	if (tc->state == TC_CLOSING)
 		return;

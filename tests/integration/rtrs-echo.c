@@ -14,7 +14,7 @@
  *   rtrs-echo client -p [SRC,]DST:PORT [-p ...] [-s NAME] [-n COUNT]
  *                    [-d DEPTH] [-S MAX_SIZE] [-P POLICY] [-w N] [-r MS]
  *                    [-H HB_MS] [-T NOPATH_MS] [-e ERR_OK] [-k SESSIONS]
- *                    [-R SECONDS]
+ *                    [-R SECONDS] [-t REQUEST_TIMEOUT_MS]
  *       sends COUNT requests (sizes 0..MAX_SIZE, half reads), DEPTH at a
  *       time, from SESSIONS sessions at once; with -R it keeps going for
  *       that long instead.  Exit 0 iff every request completed once with
@@ -361,7 +361,7 @@ static int run_client(int argc, char **argv)
 	struct rtrs_stats st_sum = { 0 };
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "p:s:n:d:S:P:w:r:H:T:e:k:R:")) != -1) {
+	while ((c = getopt(argc, argv, "p:s:n:d:S:P:w:r:H:T:e:k:R:t:")) != -1) {
 		switch (c) {
 		case 'p':
 			if (o.npaths == 16 || parse_path(optarg, &paths[o.npaths]))
@@ -383,6 +383,7 @@ static int run_client(int argc, char **argv)
 		case 'e': cfg.err_ok = atoi(optarg); break;
 		case 'k': nsess = atoi(optarg); break;
 		case 'R': cfg.run_s = atof(optarg); break;
+		case 't': o.request_timeout_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}
