@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Client session: open, close, the request entry point, queries. */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,8 +309,11 @@ void rtrs_clt_close(struct rtrs_clt_sess *s)
 			break;
 		path_op(s, id, true);
 	}
-	for (unsigned int i = 0; i < s->nloops; i++)
-		clt_post(&s->loops[i], close_now_msg, NULL, 0, 0, NULL);
+	/* Give live servers a moment to hang up after our CLOSE, so that the
+	 * session is gone on their side too when we return. */
+	if (!wait_for(s, no_conns, 2000))
+		for (unsigned int i = 0; i < s->nloops; i++)
+			clt_post(&s->loops[i], close_now_msg, NULL, 0, 0, NULL);
 	if (!wait_for(s, no_conns, 10000))
 		rnbd_log_err("%s: %ld connections did not close", s->sessname,
 			     atomic_load(&s->nconns));
@@ -390,18 +392,23 @@ static void io_msg(struct rtrs_loop *loop, struct rtrs_loop_msg *m)
 	clt_io_process(wl, container_of(m, struct rtrs_clt_io, msg));
 }
 
+/*
+ * A request submitted from one of the session's I/O loops (a completion
+ * callback resubmitting) stays there: no hand-off at all.  Others are
+ * spread over the I/O loops in turn, so that one submitting thread can use
+ * every connection; the loops are not bound to CPUs, so the caller's CPU
+ * would say nothing about which loop is near.
+ */
 static struct clt_loop *pick_loop(struct rtrs_clt_sess *s, const struct rtrs_clt_io *io)
 {
 	struct rtrs_loop *cur = rtrs_loop_current();
 	unsigned int nw = s->nloops - 1;
-	int cpu;
 
 	if (io->admin || !nw)
 		return loop0(s);
 	if (cur && cur->idx && cur->idx < s->nloops && cur->owner == &s->loops[cur->idx])
 		return cur->owner;
-	cpu = sched_getcpu();
-	return &s->loops[1 + (unsigned int)(cpu < 0 ? 0 : cpu) % nw];
+	return &s->loops[1 + atomic_fetch_add_explicit(&s->next_loop, 1, memory_order_relaxed) % nw];
 }
 
 int rtrs_clt_request(struct rtrs_clt_sess *s, struct rtrs_clt_io *io)

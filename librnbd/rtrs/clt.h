@@ -124,6 +124,7 @@ struct rtrs_clt_sess {
 	_Atomic int paths_up;
 	_Atomic bool closing;
 	_Atomic unsigned int backlog_loops;
+	_Atomic unsigned int next_loop;	/* round-robin for foreign submitters */
 	_Atomic long nconns;		/* transport connections not yet closed */
 	bool opening;			/* no link events during rtrs_clt_open */
 	struct rtrs_completion *drained;

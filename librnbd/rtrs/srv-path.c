@@ -135,6 +135,9 @@ static void path_timer_closed(uv_handle_t *h)
 			free(p->ops[i].tr.buf);
 	free(p->ops);
 	free(p->conns);
+	/* only now: the session goes with its last path, not before */
+	list_del(&p->link);
+	sess->npaths--;
 	free(p);
 	sess_free_if_empty(sess);
 }
@@ -147,8 +150,6 @@ static void path_free_on_loop0(struct srv_loop *wl, void *arg, int err, const ch
 	(void)err;
 	(void)why;
 	set_state(p, RTRS_SRV_CLOSED);
-	list_del(&p->link);
-	p->sess->npaths--;
 	uv_close((uv_handle_t *)&p->timer, path_timer_closed);
 }
 

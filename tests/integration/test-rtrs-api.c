@@ -467,6 +467,43 @@ START_TEST(many_threads)
 }
 END_TEST
 
+/* A dual-stack [::] listener takes an IPv6 and an IPv4 path of one session. */
+START_TEST(ipv6_and_dual_stack)
+{
+	uint16_t port = 0;
+	struct rtrs_srv *srv = srv_start("[::]", &port, 0, 0);
+	struct rtrs_addr p[2] = { path_to("[::1]", port), path_to("127.0.0.1", port) };
+	struct rtrs_clt_opts o = clt_opts("api8", p, 2);
+	struct rtrs_clt_path_info info[8];
+	struct rtrs_srv_path_info sinfo[8];
+	struct rtrs_clt_sess *c;
+	uint8_t buf[4096];
+	char host[64];
+	int n;
+
+	ck_assert_msg(rtrs_clt_open(&o, &c) == 0, "open: %s", rnbd_errmsg());
+	ck_assert_int_eq(path_count(c, RTRS_CLT_CONNECTED, info), 2);
+	ck_assert_int_eq(info[0].addr.dst.ss_family, AF_INET6);
+	ck_assert_int_eq(rtrs_clt_set_policy(c, RTRS_MP_POLICY_RR), 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(do_io(c, true, DO_ECHO, 0, buf, sizeof(buf), 3), 0);
+	n = rtrs_srv_paths(srv, sinfo, 8);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(sinfo[0].sessname, "api8");
+	ck_assert_str_eq(rnbd_addr_host(&sinfo[0].peer, host, sizeof(host)), "::1");
+	/* the IPv4 client appears as a mapped address on the dual-stack socket */
+	ck_assert_str_eq(rnbd_addr_host(&sinfo[1].peer, host, sizeof(host)), "::ffff:127.0.0.1");
+	ck_assert_uint_eq(sinfo[0].stats.reqs_read + sinfo[1].stats.reqs_read, 10);
+	ck_assert_int_eq(rtrs_srv_sess_close(srv, "nosuch"), -ENOENT);
+	ck_assert_int_eq(rtrs_srv_sess_close(srv, "api8"), 0);
+	for (int i = 0; i < 2000 && !atomic_load(&clt_links[RTRS_CLT_LINK_EV_DISCONNECTED]); i++)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&clt_links[RTRS_CLT_LINK_EV_DISCONNECTED]), 1);
+	rtrs_clt_close(c);
+	rtrs_srv_close(srv);
+}
+END_TEST
+
 static Suite *rtrs_api_suite(void)
 {
 	Suite *s = suite_create("rtrs-api");
@@ -481,6 +518,7 @@ static Suite *rtrs_api_suite(void)
 	tcase_add_test(tc, name_clash);
 	tcase_add_test(tc, close_with_requests_out);
 	tcase_add_test(tc, many_threads);
+	tcase_add_test(tc, ipv6_and_dual_stack);
 	suite_add_tcase(s, tc);
 	return s;
 }
