@@ -192,13 +192,13 @@ static void nopath_arm(struct clt_loop *wl)
 			       first > now ? (first - now + 999999) / 1000000 : 0, 0);
 }
 
-/* No path can take req now: fail it, or park it until one comes up. */
-static void wait_path(struct clt_loop *wl, struct clt_req *req)
+/* Keep req until a path comes up or it is resumed, at most until its deadline. */
+static void park(struct clt_loop *wl, struct clt_req *req)
 {
 	struct rtrs_clt_sess *s = wl->sess;
 	uint64_t now = rtrs_now_ns();
 
-	if (atomic_load(&s->closing) || s->o.kernel_nopath) {
+	if (atomic_load(&s->closing)) {
 		complete(req, -ECONNABORTED);
 		return;
 	}
@@ -211,6 +211,16 @@ static void wait_path(struct clt_loop *wl, struct clt_req *req)
 	memset(&req->tried, 0, sizeof(req->tried));
 	list_add_tail(&req->link, &wl->nopath);
 	nopath_arm(wl);
+}
+
+/* No path can take req now: fail it, or park it until one comes up. */
+static void wait_path(struct clt_loop *wl, struct clt_req *req)
+{
+	if (wl->sess->o.kernel_nopath) {
+		complete(req, -ECONNABORTED);
+		return;
+	}
+	park(wl, req);
 }
 
 void clt_loop_nopath_tick(uv_timer_t *t)
@@ -234,6 +244,18 @@ static void send_req(struct clt_loop *wl, struct clt_req *req)
 {
 	struct clt_path *p;
 
+	if (req->io->prep) {
+		int ret = req->io->prep(req->io);
+
+		if (ret == -EAGAIN) {
+			park(wl, req);
+			return;
+		}
+		if (ret) {
+			complete(req, ret);
+			return;
+		}
+	}
 	while ((p = pick_path(wl, req))) {
 		struct clt_conn *conn = wl->conns[p->slot];
 

@@ -448,6 +448,12 @@ int rtrs_clt_query(struct rtrs_clt_sess *s, struct rtrs_clt_attrs *attrs)
 	return 0;
 }
 
+void rtrs_clt_resume(struct rtrs_clt_sess *s)
+{
+	for (unsigned int i = 0; i < s->nloops; i++)
+		clt_post(&s->loops[i], clt_io_path_up_msg, NULL, 0, 0, NULL);
+}
+
 int rtrs_clt_set_policy(struct rtrs_clt_sess *s, enum rtrs_mp_policy p)
 {
 	if ((unsigned int)p > RTRS_MP_POLICY_MIN_LATENCY)

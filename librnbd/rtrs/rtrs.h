@@ -135,6 +135,13 @@ struct rtrs_clt_io {
 	unsigned int iovcnt;
 	uint32_t data_len;
 	void (*done)(struct rtrs_clt_io *io, int err);
+	/*
+	 * Optional, called on the loop before every (re)send: may rewrite the
+	 * user message (a device id that changed across a reconnect, say).
+	 * -EAGAIN parks the request until rtrs_clt_resume() (or it times out
+	 * with -EIO after noconn_timeout_ms); another error completes it.
+	 */
+	int (*prep)(struct rtrs_clt_io *io);
 	void *priv;
 	/* private to RTRS */
 	struct rtrs_loop_msg msg;
@@ -161,6 +168,8 @@ void rtrs_clt_close(struct rtrs_clt_sess *s);
 int rtrs_clt_request(struct rtrs_clt_sess *s, struct rtrs_clt_io *io);
 
 int rtrs_clt_query(struct rtrs_clt_sess *s, struct rtrs_clt_attrs *attrs);
+/* Try the requests a prep hook parked again (any thread). */
+void rtrs_clt_resume(struct rtrs_clt_sess *s);
 int rtrs_clt_set_policy(struct rtrs_clt_sess *s, enum rtrs_mp_policy p);
 enum rtrs_mp_policy rtrs_clt_get_policy(struct rtrs_clt_sess *s);
 
@@ -205,6 +214,13 @@ struct rtrs_srv_ops {
 	 */
 	int (*request)(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_op *op, bool read,
 		       void *data, uint32_t data_len, const void *usr, uint16_t usr_len);
+	/*
+	 * Optional: run on each loop thread when the server starts and after
+	 * its last session is gone at close, for per-loop resources of the
+	 * upper layer (an io_uring, say) that requests on that loop use.
+	 */
+	int (*loop_init)(void *priv, struct rtrs_loop *loop);
+	void (*loop_fini)(void *priv, struct rtrs_loop *loop);
 };
 
 struct rtrs_srv_opts {
@@ -222,6 +238,7 @@ struct rtrs_srv_opts {
 	unsigned int max_paths;		/* per session; 0: 128 */
 	unsigned int max_pending;	/* connections in handshake; 0: 256 */
 	int sndbuf, rcvbuf;
+	size_t op_priv_size;		/* scratch per op for the upper layer */
 	const struct rtrs_srv_ops *ops;
 	void *priv;
 };
@@ -238,6 +255,8 @@ void rtrs_srv_stop_listening(struct rtrs_srv *srv);
 /* Answer op with 0 or a negative errno, from any thread, exactly once. */
 void rtrs_srv_resp(struct rtrs_srv_op *op, int err);
 struct rtrs_srv_sess *rtrs_srv_op_sess(struct rtrs_srv_op *op);
+/* op_priv_size bytes of zeroed-once scratch, stable for the op's life. */
+void *rtrs_srv_op_priv(struct rtrs_srv_op *op);
 
 const char *rtrs_srv_sess_name(struct rtrs_srv_sess *sess);
 void rtrs_srv_sess_set_priv(struct rtrs_srv_sess *sess, void *priv);

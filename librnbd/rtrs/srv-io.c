@@ -102,6 +102,11 @@ struct rtrs_srv_sess *rtrs_srv_op_sess(struct rtrs_srv_op *op)
 	return op->path->sess;
 }
 
+void *rtrs_srv_op_priv(struct rtrs_srv_op *op)
+{
+	return op->priv;
+}
+
 void srv_loop_hb_tick(uv_timer_t *t)
 {
 	struct srv_loop *wl = t->data;

@@ -134,6 +134,7 @@ static void path_timer_closed(uv_handle_t *h)
 		if (p->ops[i].tr.buf_owned)
 			free(p->ops[i].tr.buf);
 	free(p->ops);
+	free(p->ops_priv);
 	free(p->conns);
 	/* only now: the session goes with its last path, not before */
 	list_del(&p->link);
@@ -275,14 +276,19 @@ static struct srv_path *path_new(struct rtrs_srv_sess *sess, const struct rtrs_c
 		return NULL;
 	p->conns = calloc(req->cid_num, sizeof(*p->conns));
 	p->ops = calloc(srv->o.queue_depth, sizeof(*p->ops));
-	if (!p->conns || !p->ops) {
+	p->ops_priv = srv->o.op_priv_size ? calloc(srv->o.queue_depth, srv->o.op_priv_size) : NULL;
+	if (!p->conns || !p->ops || (srv->o.op_priv_size && !p->ops_priv)) {
 		free(p->conns);
 		free(p->ops);
+		free(p->ops_priv);
 		free(p);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < srv->o.queue_depth; i++)
+	for (uint32_t i = 0; i < srv->o.queue_depth; i++) {
 		p->ops[i].path = p;
+		if (p->ops_priv)
+			p->ops[i].priv = (char *)p->ops_priv + i * srv->o.op_priv_size;
+	}
 	p->sess = sess;
 	memcpy(p->sess_uuid, req->sess_uuid, 16);
 	p->cid_num = req->cid_num;

@@ -61,18 +61,28 @@ static int check_opts(const struct rtrs_srv_opts *o)
 static int loop_init(void *arg)
 {
 	struct srv_loop *wl = arg;
-	uint32_t hb = wl->srv->o.hb_interval_ms;
+	struct rtrs_srv *srv = wl->srv;
+	uint32_t hb = srv->o.hb_interval_ms;
+	int ret = 0;
 
 	uv_timer_init(&wl->loop.uv, &wl->hb_timer);
 	wl->hb_timer.data = wl;
 	uv_timer_start(&wl->hb_timer, srv_loop_hb_tick, hb, hb);
-	return 0;
+	if (srv->o.ops->loop_init) {
+		ret = srv->o.ops->loop_init(srv->o.priv, &wl->loop);
+		wl->upper_ready = !ret;
+	}
+	return ret;
 }
 
 static int loop_fini(void *arg)
 {
 	struct srv_loop *wl = arg;
+	struct rtrs_srv *srv = wl->srv;
 
+	if (wl->upper_ready)
+		srv->o.ops->loop_fini(srv->o.priv, &wl->loop);
+	wl->upper_ready = false;
 	uv_close((uv_handle_t *)&wl->hb_timer, NULL);
 	return 0;
 }
@@ -166,11 +176,15 @@ int rtrs_srv_open(const struct rtrs_srv_opts *opts, struct rtrs_srv **out)
 		list_init(&wl->zombies);
 		snprintf(name, sizeof(name), "rtrs-s%u", i & 0xfff);
 		ret = rtrs_loop_start(&wl->loop, i, name, wl);
+		if (!ret)
+			ret = rtrs_loop_call(&wl->loop, loop_init, wl);
 		if (ret) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", rnbd_errmsg());
 			srv_free(srv);
-			return ret;
+			return rnbd_err_set(ret, "%s", why);
 		}
-		rtrs_loop_call(&wl->loop, loop_init, wl);
 	}
 	ret = rtrs_loop_call(&srv_loop0(srv)->loop, listen_on_loop, srv);
 	if (ret) {

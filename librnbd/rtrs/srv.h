@@ -26,6 +26,7 @@ struct srv_loop {
 	uv_timer_t hb_timer;
 	struct list_head conns;		/* attached, for heartbeats */
 	struct list_head zombies;	/* dropped, waiting for the transport */
+	bool upper_ready;		/* ops->loop_init succeeded here */
 };
 
 struct srv_conn {
@@ -46,6 +47,7 @@ struct rtrs_srv_op {
 	_Atomic bool busy;
 	bool delivered;			/* handed to the upper layer */
 	int err;
+	void *priv;			/* upper layer's scratch */
 	struct rtrs_loop_msg msg;	/* response posted from another thread */
 };
 
@@ -62,6 +64,7 @@ struct srv_path {
 	uint16_t recon_cnt;
 	struct srv_conn **conns;	/* [cid_num] */
 	struct rtrs_srv_op *ops;	/* [queue_depth] */
+	void *ops_priv;			/* [queue_depth] * op_priv_size */
 	_Atomic long refs;
 	struct sockaddr_storage peer, local;
 	uv_timer_t timer;		/* CONNECTING deadline (loop 0) */
