@@ -188,6 +188,14 @@ struct rnbd_uri {
  */
 RNBD_API int rnbd_uri_parse(const char *uri, struct rnbd_uri *out);
 
+/*
+ * Open a session to the URI's hosts and its device, in one call.  opts may
+ * be NULL or give the other session settings (its paths, sessname,
+ * transport and policy are taken from the URI).
+ */
+RNBD_API int rnbd_open_uri(const char *uri, const struct rnbd_sess_opts *opts,
+			   struct rnbd_sess **sess, struct rnbd_dev **dev);
+
 /* ------------------------------------------------------------------ */
 /* Server */
 

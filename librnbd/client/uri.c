@@ -177,3 +177,42 @@ int rnbd_uri_parse(const char *uri, struct rnbd_uri *out)
 	*out = u;
 	return 0;
 }
+
+int rnbd_open_uri(const char *uri, const struct rnbd_sess_opts *opts, struct rnbd_sess **sess,
+		  struct rnbd_dev **dev)
+{
+	struct rnbd_sess_opts o = { .size = sizeof(o) };
+	const char *paths[RNBD_URI_MAX_PATHS];
+	struct rnbd_uri u;
+	int ret;
+
+	ret = rnbd_uri_parse(uri, &u);
+	if (ret)
+		return ret;
+	if (opts) {
+		if (opts->size < sizeof(o))
+			return rnbd_err_set(-EINVAL, "rnbd_sess_opts of %zu bytes, expected %zu",
+					    opts->size, sizeof(o));
+		o = *opts;
+	}
+	for (unsigned int i = 0; i < u.npaths; i++)
+		paths[i] = u.paths[i];
+	o.paths = paths;
+	o.npaths = u.npaths;
+	o.sessname = u.sessname[0] ? u.sessname : o.sessname;
+	o.transport = u.transport;
+	o.policy = u.policy[0] ? u.policy : o.policy;
+	ret = rnbd_sess_open(sess, &o);
+	if (ret)
+		return ret;
+	ret = rnbd_dev_open(*sess, u.device, u.access_mode, dev);
+	if (ret) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", rnbd_errmsg());
+		rnbd_sess_close(*sess);
+		*sess = NULL;
+		return rnbd_err_set(ret, "%s", why);
+	}
+	return 0;
+}

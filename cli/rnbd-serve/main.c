@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * rnbd-serve: the RNBD server daemon.  Serves the exports and search path of
+ * /etc/rnbd/rnbd-serve.conf (or, with no configuration at all, one memory
+ * export); SIGHUP reloads exports and rules, SIGTERM/SIGINT stop cleanly.
+ * The main thread only waits for signals and control requests: the library
+ * runs the I/O threads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+
+struct serve {
+	const char *config_path;
+	bool config_required;
+	uint64_t memory_size;
+	struct serve_config conf;
+	struct rnbd_srv *srv;
+	/* command-line settings that win over the file */
+	const char *listen[SERVE_MAX_LISTEN];
+	unsigned int nlisten;
+	unsigned int port;
+	const char *socket;
+	unsigned int workers;
+};
+
+static bool foreground;
+static enum rnbd_log_level verbosity = RNBD_LOG_INFO;
+
+static void say(enum rnbd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(enum rnbd_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const name[] = { "error", "warning", "info", "debug" };
+	char msg[1024];
+	va_list ap;
+
+	if (level > verbosity)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (foreground)
+		fprintf(stderr, "rnbd-serve: %s: %s\n", name[level], msg);
+	else
+		syslog(prio[level], "%s", msg);
+}
+
+static void on_lib_log(void *opaque, enum rnbd_log_level level, const char *msg)
+{
+	(void)opaque;
+	say(level, "%s", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rnbd-serve [-f] [-c FILE] [-l ADDR[:PORT]]... [-p PORT] [-m SIZE]\n"
+		"                  [-s SOCKET] [-w WORKERS] [-v|-q]\n"
+		"  -c FILE   configuration (default " SERVE_DEFAULT_CONFIG ")\n"
+		"  -f        stay in the foreground, log to stderr\n"
+		"  -l ADDR   listen there (repeatable; default [::], dual stack)\n"
+		"  -p PORT   default port (1234)\n"
+		"  -m SIZE   size of the built-in memory export when there is no\n"
+		"            configuration file (default 1G)\n"
+		"  -s PATH   control socket (default " SERVE_DEFAULT_SOCKET ")\n"
+		"  -w N      I/O threads (default: one per CPU)\n"
+		"  -v, -q    more, less logging\n"
+		"  -V        version\n");
+}
+
+static int load(struct serve *sv, struct serve_config *c, char *err, size_t len)
+{
+	int ret = serve_config_load(sv->config_path, sv->config_required, sv->memory_size, c, err,
+				    len);
+
+	if (ret)
+		return ret;
+	if (sv->nlisten) {
+		for (unsigned int i = 0; i < c->nlisten; i++)
+			free(c->listen[i]);
+		for (unsigned int i = 0; i < sv->nlisten; i++)
+			c->listen[i] = strdup(sv->listen[i]);
+		c->nlisten = sv->nlisten;
+	}
+	if (sv->port)
+		c->port = sv->port;
+	if (sv->workers)
+		c->workers = sv->workers;
+	if (sv->socket) {
+		free(c->control_socket);
+		c->control_socket = strdup(sv->socket);
+	}
+	return 0;
+}
+
+static int reload(void *opaque, char *err, size_t len)
+{
+	struct serve *sv = opaque;
+	struct serve_config c;
+	struct rnbd_srv_conf sc;
+	int ret = load(sv, &c, err, len);
+
+	if (ret)
+		return ret;
+	serve_config_srv_conf(&c, &sc);
+	ret = rnbd_srv_reconfigure(sv->srv, &sc);
+	if (ret) {
+		snprintf(err, len, "%s", rnbd_errmsg());
+		serve_config_free(&c);
+		return ret;
+	}
+	if (c.nlisten != sv->conf.nlisten || c.port != sv->conf.port ||
+	    c.workers != sv->conf.workers || c.queue_depth != sv->conf.queue_depth)
+		say(RNBD_LOG_WARN, "listen, port, workers and queue_depth change on restart only");
+	/* keep what the running server was started with */
+	for (unsigned int i = 0; i < c.nlisten; i++)
+		free(c.listen[i]);
+	memcpy(c.listen, sv->conf.listen, sizeof(c.listen));
+	c.nlisten = sv->conf.nlisten;
+	sv->conf.nlisten = 0;
+	free(c.control_socket);
+	c.control_socket = sv->conf.control_socket;
+	sv->conf.control_socket = NULL;
+	serve_config_free(&sv->conf);
+	sv->conf = c;
+	say(RNBD_LOG_INFO, "configuration reloaded: %u exports, %u rules", c.nexports, c.nrules);
+	return 0;
+}
+
+static int start(struct serve *sv)
+{
+	struct rnbd_srv_conf sc;
+	struct rnbd_srv_opts o = {
+		.size = sizeof(o),
+		.listen = (const char *const *)sv->conf.listen,
+		.nlisten = sv->conf.nlisten,
+		.port = (uint16_t)sv->conf.port,
+		.transport = sv->conf.transport,
+		.nr_workers = sv->conf.workers,
+		.queue_depth = sv->conf.queue_depth,
+		.max_io_size = sv->conf.max_io_size,
+		.hb_interval_ms = sv->conf.heartbeat_ms,
+		.max_sessions = sv->conf.max_sessions,
+		.max_paths = sv->conf.max_paths,
+		.max_devices = sv->conf.max_devices,
+		.conf = &sc,
+	};
+	int ret;
+
+	serve_config_srv_conf(&sv->conf, &sc);
+	ret = rnbd_srv_open(&sv->srv, &o);
+	if (ret) {
+		say(RNBD_LOG_ERR, "cannot start: %s", rnbd_errmsg());
+		return ret;
+	}
+	for (unsigned int i = 0; i < (sv->conf.nlisten ? sv->conf.nlisten : 1); i++) {
+		char addr[80];
+
+		if (!rnbd_srv_listen_addr(sv->srv, i, addr, sizeof(addr)))
+			say(RNBD_LOG_INFO, "listening on %s", addr);
+	}
+	for (unsigned int i = 0; i < sv->conf.nexports; i++)
+		say(RNBD_LOG_INFO, "export %s", sv->conf.exports[i].name);
+	if (sv->conf.dev_search_path)
+		say(RNBD_LOG_INFO, "other names are looked up under %s", sv->conf.dev_search_path);
+	return 0;
+}
+
+/* Signals and control requests until SIGTERM or SIGINT. */
+static void run(struct serve *sv, int sfd, int cfd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = cfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+		char err[512];
+
+		if (poll(p, cfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say(RNBD_LOG_ERR, "poll: %s", strerror(errno));
+			return;
+		}
+		if (p[1].revents & POLLIN)
+			ctl_serve_one(cfd, sv->srv, &sv->conf, reload, sv);
+		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			say(RNBD_LOG_INFO, "SIGHUP: reloading %s", sv->config_path);
+			if (reload(sv, err, sizeof(err)))
+				say(RNBD_LOG_ERR, "reload failed, keeping the old configuration: %s",
+				    err);
+			continue;
+		}
+		say(RNBD_LOG_INFO, "%s: finishing requests in flight, closing sessions",
+		    si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct serve sv = { .config_path = SERVE_DEFAULT_CONFIG,
+			    .memory_size = SERVE_DEFAULT_MEMORY_SIZE };
+	char err[512];
+	sigset_t mask;
+	int c, sfd, cfd;
+
+	while ((c = getopt(argc, argv, "c:fl:p:m:s:w:vqVh")) != -1) {
+		switch (c) {
+		case 'c':
+			sv.config_path = optarg;
+			sv.config_required = true;
+			break;
+		case 'f': foreground = true; break;
+		case 'l':
+			if (sv.nlisten == SERVE_MAX_LISTEN) {
+				fprintf(stderr, "rnbd-serve: at most %d -l\n", SERVE_MAX_LISTEN);
+				return 2;
+			}
+			sv.listen[sv.nlisten++] = optarg;
+			break;
+		case 'p':
+			sv.port = (unsigned int)strtoul(optarg, NULL, 10);
+			if (!sv.port || sv.port > 65535) {
+				fprintf(stderr, "rnbd-serve: bad port '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'm':
+			if (serve_parse_size(optarg, &sv.memory_size) || !sv.memory_size ||
+			    sv.memory_size % 4096) {
+				fprintf(stderr, "rnbd-serve: -m %s: a multiple of 4096 like 1G\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 's': sv.socket = optarg; break;
+		case 'w': sv.workers = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'v': verbosity = RNBD_LOG_DEBUG; break;
+		case 'q': verbosity = RNBD_LOG_WARN; break;
+		case 'V':
+			printf("rnbd-serve %s\n", rnbd_version());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* a bad configuration is reported before anything starts */
+	if (load(&sv, &sv.conf, err, sizeof(err))) {
+		fprintf(stderr, "rnbd-serve: %s\n", err);
+		return 1;
+	}
+	if (!foreground) {
+		openlog("rnbd-serve", LOG_PID, LOG_DAEMON);
+		if (daemon(0, 0)) {
+			fprintf(stderr, "rnbd-serve: daemon: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	rnbd_log_set_handler(on_lib_log, NULL, verbosity);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	/* blocked before the library starts its threads, which inherit it */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0 || start(&sv)) {
+		serve_config_free(&sv.conf);
+		return 1;
+	}
+	cfd = ctl_listen(sv.conf.control_socket);
+	if (cfd < 0)
+		say(RNBD_LOG_WARN, "no control socket at %s: %s", sv.conf.control_socket,
+		    strerror(-cfd));
+	say(RNBD_LOG_INFO, "ready");
+	run(&sv, sfd, cfd);
+	if (cfd >= 0) {
+		close(cfd);
+		unlink(sv.conf.control_socket);
+	}
+	rnbd_srv_stop_listening(sv.srv);
+	rnbd_srv_close(sv.srv);
+	say(RNBD_LOG_INFO, "stopped");
+	rnbd_log_set_handler(NULL, NULL, RNBD_LOG_ERR);
+	serve_config_free(&sv.conf);
+	close(sfd);
+	return 0;
+}
