@@ -10,82 +10,14 @@
  * Replies are {"ok":true, ...} or {"ok":false,"errno":N,"error":"..."}.
  */
 #include <errno.h>
-#include <json-c/json.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <unistd.h>
 
+#include "common/ipc.h"
 #include "ctl.h"
-
-#define REQUEST_MAX 4096
-#define READ_TIMEOUT_MS 2000
 
 static const char *mode_name(enum rnbd_access_mode m)
 {
 	return m == RNBD_ACCESS_RO ? "ro" : m == RNBD_ACCESS_RW ? "rw" : "migration";
-}
-
-int ctl_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	/* the socket is made 0600 from the start: no window for others */
-	{
-		mode_t old = umask(0177);
-		int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-		umask(old);
-		if (r || listen(fd, 16)) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-	}
-	return fd;
-}
-
-static json_object *error_reply(int err, const char *fmt, const char *arg)
-{
-	json_object *o = json_object_new_object();
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "errno", json_object_new_int(err < 0 ? -err : err));
-	json_object_object_add(o, "error", json_object_new_string(msg));
-	return o;
-}
-
-static json_object *ok_reply(void)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	return o;
 }
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
@@ -160,7 +92,7 @@ static json_object *cmd_list(struct rnbd_srv *srv, const char *only)
 
 	if (ret) {
 		json_object_put(lc.sessions);
-		return error_reply(ret, "%s", rnbd_errmsg());
+		return ipc_error(ret, "%s", rnbd_errmsg());
 	}
 	if (only) {
 		json_object *s = json_object_array_length(lc.sessions) ?
@@ -168,12 +100,12 @@ static json_object *cmd_list(struct rnbd_srv *srv, const char *only)
 
 		json_object_put(lc.sessions);
 		if (!s)
-			return error_reply(-ENOENT, "no session named %s", only);
-		o = ok_reply();
+			return ipc_error(-ENOENT, "no session named %s", only);
+		o = ipc_ok();
 		json_object_object_add(o, "session", s);
 		return o;
 	}
-	o = ok_reply();
+	o = ipc_ok();
 	json_object_object_add(o, "sessions", lc.sessions);
 	return o;
 }
@@ -181,7 +113,7 @@ static json_object *cmd_list(struct rnbd_srv *srv, const char *only)
 static json_object *cmd_exports(const struct serve_config *c)
 {
 	static const char *const types[] = { "memory", "file", "blockdev" };
-	json_object *o = ok_reply(), *a = json_object_new_array();
+	json_object *o = ipc_ok(), *a = json_object_new_array();
 
 	for (unsigned int i = 0; i < c->nexports; i++) {
 		const struct rnbd_export_conf *e = &c->exports[i];
@@ -203,39 +135,30 @@ static json_object *cmd_exports(const struct serve_config *c)
 	return o;
 }
 
-static const char *get_str(json_object *req, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static json_object *dispatch(json_object *req, struct rnbd_srv *srv,
 			     const struct serve_config *conf,
 			     int (*reload)(void *opaque, char *err, size_t errlen), void *opaque)
 {
-	const char *cmd = get_str(req, "command");
-	const char *sess = get_str(req, "session");
+	const char *cmd = ipc_str(req, "command");
+	const char *sess = ipc_str(req, "session");
 	json_object *idv;
 	char err[512];
 	int ret;
 
 	if (!cmd)
-		return error_reply(-EINVAL, "%s", "request without a \"command\"");
+		return ipc_error(-EINVAL, "%s", "request without a \"command\"");
 	if (!strcmp(cmd, "list"))
 		return cmd_list(srv, NULL);
 	if (!strcmp(cmd, "exports"))
 		return cmd_exports(conf);
 	if (!strcmp(cmd, "reload")) {
 		ret = reload(opaque, err, sizeof(err));
-		return ret ? error_reply(ret, "%s", err) : ok_reply();
+		return ret ? ipc_error(ret, "%s", err) : ipc_ok();
 	}
 	if (!strcmp(cmd, "show") || !strcmp(cmd, "close-session") ||
 	    !strcmp(cmd, "force-close-device")) {
 		if (!sess)
-			return error_reply(-EINVAL, "%s needs a \"session\"", cmd);
+			return ipc_error(-EINVAL, "%s needs a \"session\"", cmd);
 		if (!strcmp(cmd, "show"))
 			return cmd_list(srv, sess);
 		if (!strcmp(cmd, "close-session"))
@@ -243,78 +166,24 @@ static json_object *dispatch(json_object *req, struct rnbd_srv *srv,
 		else if (!json_object_object_get_ex(req, "id", &idv) ||
 			 !json_object_is_type(idv, json_type_int) || json_object_get_int64(idv) < 0 ||
 			 json_object_get_int64(idv) > UINT32_MAX)
-			return error_reply(-EINVAL, "%s", "force-close-device needs a device \"id\"");
+			return ipc_error(-EINVAL, "%s", "force-close-device needs a device \"id\"");
 		else
 			ret = rnbd_srv_force_close(srv, sess, (uint32_t)json_object_get_int64(idv));
-		return ret ? error_reply(ret, "%s", rnbd_errmsg()) : ok_reply();
+		return ret ? ipc_error(ret, "%s", rnbd_errmsg()) : ipc_ok();
 	}
-	return error_reply(-EINVAL, "unknown command '%s'", cmd);
-}
-
-/* Read one request (up to REQUEST_MAX bytes or EOF or a newline). */
-static int read_request(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (poll(&p, 1, READ_TIMEOUT_MS) <= 0)
-			return -ETIMEDOUT;
-		r = read(fd, buf + n, len - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(buf, '\n', n))
-			break;
-	}
-	buf[n] = '\0';
-	return n ? 0 : -ENODATA;
-}
-
-static void send_reply(int fd, const char *text)
-{
-	struct iovec v[2] = { { (void *)text, strlen(text) }, { "\n", 1 } };
-
-	/* a client that went away is told nothing */
-	if (writev(fd, v, 2) < 0)
-		return;
-}
-
-static bool peer_allowed(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return false;
-	return cred.uid == 0 || cred.uid == geteuid();
+	return ipc_error(-EINVAL, "unknown command '%s'", cmd);
 }
 
 void ctl_serve_one(int lfd, struct rnbd_srv *srv, const struct serve_config *conf,
 		   int (*reload)(void *opaque, char *err, size_t errlen), void *opaque)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	char buf[REQUEST_MAX];
-	json_object *req = NULL, *rep;
-	const char *text;
+	json_object *req, *rep;
+	int fd = ipc_accept(lfd, &req, &rep);
 
 	if (fd < 0)
 		return;
-	if (!peer_allowed(fd))
-		rep = error_reply(-EPERM, "%s", "only root may use the control socket");
-	else if (read_request(fd, buf, sizeof(buf)))
-		rep = error_reply(-EINVAL, "%s", "no request (one JSON object, then a newline)");
-	else if (!(req = json_tokener_parse(buf)) || !json_object_is_type(req, json_type_object))
-		rep = error_reply(-EINVAL, "%s", "the request is not a JSON object");
-	else
+	if (!rep)
 		rep = dispatch(req, srv, conf, reload, opaque);
-	text = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
-	send_reply(fd, text);
-	json_object_put(rep);
 	json_object_put(req);
-	close(fd);
+	ipc_answer(fd, rep);
 }

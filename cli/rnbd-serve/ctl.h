@@ -11,8 +11,6 @@
 
 struct ctl;
 
-/* Bind path (its directory is made 0755), listening; returns the fd. */
-int ctl_listen(const char *path);
 /*
  * Answer one request on the listening fd: accept, read, act, reply.
  * reload() is what {"command":"reload"} does.

@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "config.h"
 #include "ctl.h"
 
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 		serve_config_free(&sv.conf);
 		return 1;
 	}
-	cfd = ctl_listen(sv.conf.control_socket);
+	cfd = ipc_listen(sv.conf.control_socket);
 	if (cfd < 0)
 		say(RNBD_LOG_WARN, "no control socket at %s: %s", sv.conf.control_socket,
 		    strerror(-cfd));
