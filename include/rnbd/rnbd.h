@@ -116,6 +116,11 @@ RNBD_API int rnbd_dev_open(struct rnbd_sess *s, const char *path, enum rnbd_acce
 /* Wait for the device's I/O to finish, CLOSE it on the server, free it. */
 RNBD_API int rnbd_dev_close(struct rnbd_dev *d);
 RNBD_API int rnbd_dev_get_info(struct rnbd_dev *d, struct rnbd_dev_info *info);
+/*
+ * Send OPEN again: takes a new size and limits from the server, and brings
+ * back a device whose re-open after a reconnect failed.
+ */
+RNBD_API int rnbd_dev_remap(struct rnbd_dev *d);
 
 /*
  * An asynchronous request, owned by the caller from rnbd_dev_submit() until

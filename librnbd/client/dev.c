@@ -228,6 +228,28 @@ int rnbd_dev_get_info(struct rnbd_dev *d, struct rnbd_dev_info *info)
 	return 0;
 }
 
+int rnbd_dev_remap(struct rnbd_dev *d)
+{
+	struct admin_req ar;
+	int expected = DEV_FAILED;
+	int ret;
+
+	if (atomic_load(&d->state) == DEV_CLOSING)
+		return rnbd_err_set(-ENODEV, "%s is being closed", d->path);
+	admin_init(&ar);
+	ret = open_prepare(&ar, d->path, d->mode);
+	if (!ret)
+		ret = admin_send(d->sess, &ar, true);
+	if (ret)
+		rnbd_err_set(ret, "OPEN %s again: %s", d->path, strerror(-ret));
+	else
+		ret = dev_apply_open_rsp(d, &ar);
+	admin_fini(&ar);
+	if (!ret)
+		atomic_compare_exchange_strong(&d->state, &expected, DEV_OPEN);
+	return ret;
+}
+
 int rnbd_dev_close(struct rnbd_dev *d)
 {
 	struct rnbd_sess *s = d->sess;

@@ -173,26 +173,30 @@ static void fill_open_rsp(struct rnbd_slot *slot, uint32_t id, struct rnbd_rsp_o
 }
 
 /* The lowest free id, allocating its block; NULL when the session is full. */
-static struct rnbd_slot *slot_alloc(struct rnbd_srv_sess *sess, uint32_t *id)
+/* The lowest free id below max_devices, as the kernel's idr_alloc would. */
+static int slot_alloc(struct rnbd_srv_sess *sess, struct rnbd_slot **slot, uint32_t *id)
 {
+	unsigned int max = sess->srv->max_devices;
+
 	for (uint32_t b = 0; b < sess->nblocks; b++) {
 		struct rnbd_slot *block = atomic_load(&sess->blocks[b]);
 
 		if (!block) {
 			block = calloc(SLOTS_PER_BLOCK, sizeof(*block));
 			if (!block)
-				return NULL;
+				return rnbd_err_set(-ENOMEM, "out of memory for device slots");
 			atomic_store_explicit(&sess->blocks[b], block, memory_order_release);
 		}
-		for (unsigned int i = 0; i < SLOTS_PER_BLOCK; i++) {
+		for (unsigned int i = 0; i < SLOTS_PER_BLOCK && b * SLOTS_PER_BLOCK + i < max; i++) {
 			if (atomic_load(&block[i].state) == SLOT_FREE &&
 			    !atomic_load(&block[i].inflight)) {
 				*id = b * SLOTS_PER_BLOCK + i;
-				return &block[i];
+				*slot = &block[i];
+				return 0;
 			}
 		}
 	}
-	return NULL;
+	return rnbd_err_set(-ENOSPC, "session %s has %u devices open", sess->name, max);
 }
 
 static struct rnbd_slot *slot_by_name(struct rnbd_srv_sess *sess, const char *name,
@@ -220,7 +224,7 @@ static int process_open(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool
 	struct rnbd_rsp_open rsp;
 	struct rnbd_srv_dev *dev;
 	struct rnbd_slot *slot;
-	uint32_t id;
+	uint32_t id = 0;
 	int ret;
 
 	ret = rnbd_req_open_decode(usr, usr_len, &req);
@@ -235,12 +239,9 @@ static int process_open(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool
 		pthread_mutex_lock(&srv->lock);
 		ret = srv_dev_get(srv, sess->name, req.dev_name, req.access_mode, &dev);
 		if (!ret) {
-			slot = slot_alloc(sess, &id);
-			if (!slot) {
+			ret = slot_alloc(sess, &slot, &id);
+			if (ret)
 				srv_dev_put(srv, dev, req.access_mode);
-				ret = rnbd_err_set(-ENOSPC, "session %s has %u devices open",
-						   sess->name, srv->max_devices);
-			}
 		}
 		pthread_mutex_unlock(&srv->lock);
 		if (ret) {
