@@ -3,9 +3,10 @@
 """Write the libFuzzer seed corpora: OUTDIR/<harness>/<seed>.
 
 Each seed is a valid message (most taken from the golden vectors of
-tests/unit) wrapped in the harness's input layout, written independently of
-the library's encoders so that a codec bug cannot hide in both.  The layouts
-are described at the top of each fuzz-*.c.
+tests/unit), or for fuzz-rnbd-server a session's worth of them, wrapped in
+the harness's input layout, written independently of the library's encoders
+so that a codec bug cannot hide in both.  The layouts are described at the
+top of each fuzz-*.c.
 """
 import shutil
 import struct
@@ -195,11 +196,91 @@ def frame_seeds():
     return s
 
 
+# --- fuzz-rnbd-server: records of [sel][flags][le16 data_len][le16 usr_len][usr]
+# [write data: u8 seed, u8 n, n bytes]; sel bit 0 is the session
+SRV_CLIENT, SRV_GUEST = 0, 1
+SRV_FORCE, SRV_RECONNECT = 0x7e << 1, 0x7f << 1
+ACCESS_RO, ACCESS_RW, ACCESS_MIGRATION = range(3)
+
+
+def srv_req(sess, read, data_len, usr, seed=0, literal=b''):
+    flags = (1 if read else 0) | (2 if data_len >= 0x10000 else 0)
+    rec = u8(sess) + u8(flags) + le16(data_len & 0xffff) + le16(len(usr)) + usr
+    if not read and data_len:
+        rec += u8(seed) + u8(len(literal)) + literal
+    return rec
+
+
+def srv_sess_info(sess, ver=2):
+    return srv_req(sess, True, 36, pad(rnbd_hdr(MSG_SESS_INFO) + u8(ver), 36))
+
+
+def srv_open(sess, mode, name):
+    return srv_req(sess, True, 56, rnbd_open(mode, name))
+
+
+def srv_close(sess, dev):
+    return srv_req(sess, False, 0, rnbd_hdr(MSG_CLOSE) + le32(dev))
+
+
+def srv_io(sess, dev, sector, rw, bi_size, seed=0, literal=b''):
+    op = rw & 0xff
+    read = op in (OP_READ, OP_FLUSH)
+    data_len = bi_size if op in (OP_READ, OP_WRITE) else 0
+    return srv_req(sess, read, data_len, rnbd_io(dev, sector, rw, bi_size), seed, literal)
+
+
+def srv_seeds():
+    s = {}
+    c, g = SRV_CLIENT, SRV_GUEST
+    s['sess-info'] = srv_sess_info(c)
+    s['open-m1-rw'] = srv_sess_info(c) + srv_open(c, ACCESS_RW, b'm1')
+    # 4 KiB at sector 8, read back, closed; then refusals
+    s['write-read-close'] = (
+        srv_sess_info(c) + srv_open(c, ACCESS_RW, b'm1') +
+        srv_io(c, 0, 8, OP_WRITE | F_FUA, 4096, 0x42, b'hello, rnbd') +
+        srv_io(c, 0, 8, OP_READ, 4096) + srv_close(c, 0) +
+        srv_open(c, ACCESS_RW, b'../etc') + srv_io(c, 0, 8, OP_READ, 4096))
+    s['open-dotdot'] = srv_open(c, ACCESS_RW, b'../etc')
+    s['io-unknown-dev'] = srv_io(c, 7, 0, OP_READ, 512)
+    # zeroing ops across the short last chunk of m3, and a flush
+    s['zeroes'] = (
+        srv_open(c, ACCESS_RW, b'm3') +
+        srv_io(c, 0, 120, OP_WRITE, 8192, 7) +
+        srv_io(c, 0, 124, OP_DISCARD, 4096) +
+        srv_io(c, 0, 127, OP_WRITE_ZEROES | F_NOUNMAP, 512) +
+        srv_io(c, 0, 128, OP_SECURE_ERASE, 8192) +
+        srv_io(c, 0, 0, OP_FLUSH | F_SYNC | F_FUA, 0) +
+        srv_io(c, 0, 120, OP_READ, 16384))
+    # 64 KiB and more: the whole of m2, 68 KiB into m1, a read past m2's end
+    s['big-io'] = (
+        srv_open(c, ACCESS_RW, b'm2') +
+        srv_io(c, 0, 0, OP_WRITE, 65536, 9) + srv_io(c, 0, 0, OP_READ, 65536) +
+        srv_open(c, ACCESS_RW, b'm1') + srv_io(c, 1, 1024, OP_WRITE, 69632, 3) +
+        srv_io(c, 1, 1024, OP_READ, 69632) + srv_io(c, 0, 8, OP_READ, 65536))
+    # access modes and rules across the two sessions, the read-only export,
+    # the device limit (3), a force close and a reconnect
+    s['modes'] = (
+        srv_open(g, ACCESS_RO, b'm1') + srv_open(g, ACCESS_RW, b'm1') +
+        srv_open(g, ACCESS_RO, b'm3') + srv_open(g, ACCESS_MIGRATION, b'm2') +
+        srv_open(c, ACCESS_MIGRATION, b'm2') + srv_open(c, ACCESS_RW, b'm2') +
+        srv_open(c, ACCESS_RW, b'ro') + srv_open(c, ACCESS_RO, b'ro') +
+        srv_open(c, ACCESS_RW, b'm1') + srv_open(c, ACCESS_RW, b'm3') +
+        srv_io(c, 0, 0, OP_WRITE, 512, 1) + srv_io(g, 1, 0, OP_READ, 512) +
+        srv_io(g, 0, 0, OP_WRITE, 512, 1) +
+        u8(SRV_FORCE | c) + u8(0) + srv_io(c, 0, 0, OP_READ, 512) +
+        srv_open(c, ACCESS_RW, b'm1') + srv_close(c, 0) +
+        srv_open(c, ACCESS_RW, b'm1') +
+        u8(SRV_RECONNECT | g) + srv_open(c, ACCESS_RW, b'm2'))
+    return s
+
+
 HARNESSES = {
     'fuzz-rnbd-msg': rnbd_seeds,
     'fuzz-rtrs-msg': rtrs_msg_seeds,
     'fuzz-rtrs-imm': rtrs_imm_seeds,
     'fuzz-rtrs-frame': frame_seeds,
+    'fuzz-rnbd-server': srv_seeds,
 }
 
 
