@@ -484,7 +484,7 @@ int rnbdctl_session_daemon(int argc, char **argv)
 	int c, status = -1, lfd, sfd, ret;
 	sigset_t mask;
 
-	while ((c = getopt(argc, argv, "s:p:P:t:m:S:")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:P:t:m:r:T:S:")) != -1) {
 		switch (c) {
 		case 's': snprintf(dm.sessname, sizeof(dm.sessname), "%s", optarg); break;
 		case 'p':
@@ -495,6 +495,8 @@ int rnbdctl_session_daemon(int argc, char **argv)
 		case 'P': o.port = (uint16_t)atoi(optarg); break;
 		case 't': transport = optarg; break;
 		case 'm': policy = optarg; break;
+		case 'r': o.reconnect_delay_ms = (uint32_t)atoi(optarg) * 1000; break;
+		case 'T': o.io_timeout_ms = (uint32_t)atoi(optarg) * 1000; break;
 		case 'S': status = atoi(optarg); break;
 		default: return 2;
 		}

@@ -206,10 +206,23 @@ static const struct option map_opts[] = {
 	{ "port", required_argument, NULL, 'P' },
 	{ "transport", required_argument, NULL, 't' },
 	{ "policy", required_argument, NULL, 'm' },
+	{ "reconnect-delay", required_argument, NULL, 'r' },
+	{ "io-timeout", required_argument, NULL, 'T' },
 	{ "all", no_argument, NULL, 'A' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+static int seconds(const char *s, unsigned int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 86400)
+		return rnbdctl_err(-EINVAL, "'%s': seconds, 1 to 86400", s);
+	*out = (unsigned int)v;
+	return 0;
+}
 
 static int map_one(const struct target *t, json_object **dev)
 {
@@ -237,13 +250,14 @@ static int map_parse(int argc, char **argv, struct target *t, bool *all)
 {
 	const char *target = NULL, *sessname = NULL, *mode = NULL, *backend = NULL;
 	const char *paths[TARGET_MAX_PATHS], *port = NULL, *transport = NULL, *policy = NULL;
+	const char *delay = NULL, *timeout = NULL;
 	unsigned int npaths = 0;
 	int c, ret;
 
 	target_init(t);
 	*all = false;
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, "a:b:s:p:P:t:m:Ah", map_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:b:s:p:P:t:m:r:T:Ah", map_opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': mode = optarg; break;
 		case 'b': backend = optarg; break;
@@ -256,6 +270,8 @@ static int map_parse(int argc, char **argv, struct target *t, bool *all)
 		case 'P': port = optarg; break;
 		case 't': transport = optarg; break;
 		case 'm': policy = optarg; break;
+		case 'r': delay = optarg; break;
+		case 'T': timeout = optarg; break;
 		case 'A': *all = true; break;
 		case 'h':
 			puts("usage: rnbdctl map rnbd://[SESS@]HOST[:PORT][,HOST...]/DEVICE[?...]\n"
@@ -263,7 +279,8 @@ static int map_parse(int argc, char **argv, struct target *t, bool *all)
 			     "       rnbdctl map --path [SRC,]HOST[:PORT] [--sessname S] DEVICE\n"
 			     "       rnbdctl map --all\n"
 			     "options: --access-mode ro|rw|migration  --backend fuse|ublk|kernel\n"
-			     "         --port N  --transport tcp|rdma  --policy round-robin|min-inflight|min-latency");
+			     "         --port N  --transport tcp|rdma  --policy round-robin|min-inflight|min-latency\n"
+			     "         --reconnect-delay SECONDS  --io-timeout SECONDS");
 			return -1;
 		default:
 			return EXIT_USAGE;
@@ -303,6 +320,10 @@ static int map_parse(int argc, char **argv, struct target *t, bool *all)
 		snprintf(t->transport, sizeof(t->transport), "%s", transport);
 	if (!ret && policy)
 		snprintf(t->policy, sizeof(t->policy), "%s", policy);
+	if (!ret && delay)
+		ret = seconds(delay, &t->reconnect_delay_s);
+	if (!ret && timeout)
+		ret = seconds(timeout, &t->io_timeout_s);
 	if (!ret)
 		ret = target_finish(t);
 	return ret ? failed(ret) : 0;

@@ -152,8 +152,8 @@ static int read_status(int fd)
  */
 static int spawn(const struct target *t)
 {
-	char *argv[8 + 2 * TARGET_MAX_PATHS + 8];
-	char paths[TARGET_MAX_PATHS][300], port[8], sfd[16];
+	char *argv[16 + 2 * TARGET_MAX_PATHS];
+	char paths[TARGET_MAX_PATHS][300], port[8], sfd[16], delay[16], tmo[16];
 	int argc = 0, p[2], status, ret;
 	pid_t pid;
 
@@ -181,6 +181,16 @@ static int spawn(const struct target *t)
 	if (t->policy[0]) {
 		argv[argc++] = "-m";
 		argv[argc++] = (char *)t->policy;
+	}
+	if (t->reconnect_delay_s) {
+		snprintf(delay, sizeof(delay), "%u", t->reconnect_delay_s);
+		argv[argc++] = "-r";
+		argv[argc++] = delay;
+	}
+	if (t->io_timeout_s) {
+		snprintf(tmo, sizeof(tmo), "%u", t->io_timeout_s);
+		argv[argc++] = "-T";
+		argv[argc++] = tmo;
 	}
 	argv[argc++] = "-S";
 	argv[argc++] = sfd;

@@ -258,6 +258,8 @@ int target_finish(struct target *t)
 						   "gid: addresses need --backend kernel");
 		if (t->nr_poll_queues)
 			return rnbdctl_err(-EINVAL, "nr_poll_queues needs --backend kernel");
+	} else if (t->reconnect_delay_s || t->io_timeout_s) {
+		return rnbdctl_err(-EINVAL, "the kernel client's timeouts are fixed");
 	}
 	if (!t->sessname[0]) {
 		if (!t->npaths)

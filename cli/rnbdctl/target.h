@@ -35,6 +35,8 @@ struct target {
 	char device[RNBD_NAME_MAX];
 	enum rnbd_access_mode mode;
 	int nr_poll_queues;	/* kernel only */
+	unsigned int reconnect_delay_s; /* 0: the library's 30 s; daemons only */
+	unsigned int io_timeout_s;	/* 0: the library's 30 s; daemons only */
 	enum target_backend backend;
 };
 

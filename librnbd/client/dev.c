@@ -163,6 +163,20 @@ int dev_apply_open_rsp(struct rnbd_dev *d, const struct admin_req *ar)
 	return 0;
 }
 
+/* What the server means by the errnos of a refused OPEN (rnbd-serve's and the kernel's). */
+static const char *open_err_hint(int err)
+{
+	switch (err) {
+	case -ENOENT: return " (no such export or file on the server)";
+	case -EXDEV: return " (a link out of the server's search path)";
+	case -EINVAL: return " (a name the server refuses, such as one with '..')";
+	case -EPERM: return " (refused by the server's rules, or open rw elsewhere)";
+	case -EACCES: return " (the export is read-only)";
+	case -ENOSPC: return " (the session has as many devices open as the server allows)";
+	default: return "";
+	}
+}
+
 int rnbd_dev_open(struct rnbd_sess *s, const char *path, enum rnbd_access_mode mode,
 		  struct rnbd_dev **out)
 {
@@ -199,8 +213,8 @@ int rnbd_dev_open(struct rnbd_sess *s, const char *path, enum rnbd_access_mode m
 	if (!ret)
 		ret = admin_send(s, &ar, true);
 	if (ret)
-		rnbd_err_set(ret, "OPEN %s (%s) on %s: %s", path, rnbd_access_mode_str(mode),
-			     s->name, strerror(-ret));
+		rnbd_err_set(ret, "OPEN %s (%s) on %s: %s%s", path, rnbd_access_mode_str(mode),
+			     s->name, strerror(-ret), open_err_hint(ret));
 	else
 		ret = dev_apply_open_rsp(d, &ar);
 	admin_fini(&ar);
@@ -241,7 +255,7 @@ int rnbd_dev_remap(struct rnbd_dev *d)
 	if (!ret)
 		ret = admin_send(d->sess, &ar, true);
 	if (ret)
-		rnbd_err_set(ret, "OPEN %s again: %s", d->path, strerror(-ret));
+		rnbd_err_set(ret, "OPEN %s again: %s%s", d->path, strerror(-ret), open_err_hint(ret));
 	else
 		ret = dev_apply_open_rsp(d, &ar);
 	admin_fini(&ar);
