@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # rnbd-serve's configuration file: every kind of mistake stops it before it
-# listens, with exit status 1 and "FILE:LINE: what"; a good file starts;
-# -c of a missing file fails; without -c and without the default file it
-# serves its built-in memory export.
+# listens, with exit status 1 and "FILE:LINE: what" (or "cannot start: what"
+# for the few values only the server checks); a good file starts; -c of a
+# missing file fails; without -c and without the default file it serves its
+# built-in memory export and nothing else; a port in use stops it with the
+# reason.
 # Usage: test-serve-config.sh RNBD_SERVE RNBD_IO
 . "$(dirname "$0")/serve-lib.sh"
 
@@ -102,14 +104,35 @@ else
 	echo "no -c: ok"
 fi
 
-# Checked last so that everything above runs regardless.  config.c promises
-# that every mistake is reported with its file and line; a memory size that
-# is no multiple of 4096 gets past it and only the library refuses it.
-out=$(printf 'exports = (\n  { name = "m"; type = "memory"; size = 1000; }\n);\n' \
-	>"$T/bad.conf"; timeout 10 "$SERVE" -f -c "$T/bad.conf" -l 127.0.0.1:0 \
-	-s "$T/bad.sock" 2>&1)
+# values only the server checks, as it starts: "cannot start", no line
+# (rnbd-serve.conf(5)), and still nothing listens
+cannot_start() {
+	local re=$1 out rc
+	printf '%b' "$2" >"$T/bad.conf"
+	out=$(timeout 10 "$SERVE" -f -c "$T/bad.conf" -l 127.0.0.1:0 -s "$T/bad.sock" 2>&1)
+	rc=$?
+	[ $rc = 1 ] || { echo "$out"; fail "exit $rc for: $2"; }
+	grep -qxE "rnbd-serve: error: cannot start: $re" <<<"$out" ||
+		{ echo "$out"; fail "no 'cannot start: $re' for: $2"; }
+	grep -q "listening" <<<"$out" && fail "it listened with: $2"
+}
+cannot_start "export m: memory size must be a non-zero multiple of 4096" \
+	'exports = (\n  { name = "m"; type = "memory"; size = 1000; }\n);\n'
+cannot_start "max_io_size 100 outside 4096\.\.16777216" 'max_io_size = 100;\n'
+echo "values checked at start: ok"
+
+# an address in use: exit 1 before anything else starts, saying why (checked
+# last, as it fails on a library bug: the reason is lost on its way back
+# from the I/O thread that tried to listen)
+serve first "$T/good.conf"
+out=$(timeout 10 "$SERVE" -f -c "$T/good.conf" -l "127.0.0.1:${PORT[first]}" \
+	-s "$T/second.sock" 2>&1)
 rc=$?
-[ $rc = 1 ] || fail "memory size 1000: exit $rc: $out"
-grep -q "^rnbd-serve: $T/bad.conf:2: " <<<"$out" ||
-	fail "BUG: memory size 1000 is reported without file and line: $out"
+[ $rc = 1 ] || { echo "$out"; fail "a second server on port ${PORT[first]}: exit $rc"; }
+grep -q "listening" <<<"$out" && fail "a second server listened on ${PORT[first]}"
+[ -e "$T/second.sock" ] && fail "a server that cannot start made its control socket"
+stop_bg first || { show_bg first; fail "first server: exit status"; }
+grep -qx "rnbd-serve: error: cannot start: cannot listen on 127\.0\.0\.1:${PORT[first]}: .*in use" \
+	<<<"$out" || fail "BUG: no reason for a port in use: '$out'"
+
 echo "PASS: configuration errors, good files, defaults"

@@ -49,6 +49,7 @@ grep -q "rnbd-serve: info: SIGTERM: finishing requests in flight, closing sessio
 	{ show_bg srv; fail "no drain in the log"; }
 tail -1 "$T/srv.err" | grep -qx "rnbd-serve: info: stopped" || { show_bg srv; fail "not stopped"; }
 grep -q "rnbd-serve: error" "$T/srv.err" && { show_bg srv; fail "errors in the log"; }
+[ -e "${SOCK[srv]}" ] && fail "the control socket is still there"
 echo "rnbd-serve: drained and exited 0"
 
 for e in mem disk; do

@@ -102,6 +102,8 @@ rc=0
 wait "${BG_PID[idle]}" || rc=$?
 unset "BG_PID[idle]"
 [ $rc = 0 ] || { show_bg idle; fail "idle client after close-session: exit $rc"; }
+r=$(ctl srv '{"command":"show","session":"nobody"}')
+[ "$r" = '{"ok":false,"errno":2,"error":"no session named nobody"}' ] || fail "show nobody: $r"
 r_nobody=$(ctl srv '{"command":"close-session","session":"nobody"}')
 [ "$(jget "$r_nobody" '(r["ok"], r["errno"])')" = "(False, 2)" ] ||
 	fail "close-session nobody: $r_nobody"
