@@ -321,6 +321,19 @@ static void sync_done(struct rnbd_io *io, int err)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* What a completion's errno usually means, for the message of a sync call. */
+static const char *io_err_hint(int err)
+{
+	switch (err) {
+	case -ENOTCONN: return " (the server does not have the device open: remap it)";
+	case -ECONNABORTED: return " (every path to the server failed)";
+	case -EIO: return " (the server's storage failed, or no path came back in time)";
+	case -ERANGE: return " (beyond the end of the device)";
+	case -EROFS: return " (the device is open read-only)";
+	default: return "";
+	}
+}
+
 static int sync_io(struct rnbd_dev *d, uint32_t op, uint32_t flags, void *buf, uint64_t len,
 		   uint64_t off)
 {
@@ -339,6 +352,10 @@ static int sync_io(struct rnbd_dev *d, uint32_t op, uint32_t flags, void *buf, u
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
 	pthread_mutex_unlock(&w.lock);
+	if (w.err)
+		rnbd_err_set(w.err, "%s of %llu bytes at %llu on %s: %s%s", rnbd_op_str(op),
+			     (unsigned long long)len, (unsigned long long)off, d->path,
+			     strerror(-w.err), io_err_hint(w.err));
 	return w.err;
 }
 

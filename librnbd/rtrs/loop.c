@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "loop.h"
+#include "rnbd/rnbd.h"
 #include "util/err.h"
 
 static _Thread_local struct rtrs_loop *current_loop;
@@ -93,6 +94,7 @@ struct call_msg {
 	void *arg;
 	int ret;
 	bool done;
+	char errmsg[RNBD_ERRMSG_MAX];	/* fn's message, which is the loop thread's */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -100,9 +102,13 @@ struct call_msg {
 static void call_on_loop(struct rtrs_loop *loop, struct rtrs_loop_msg *m)
 {
 	struct call_msg *c = (struct call_msg *)m;
-	int ret = c->fn(c->arg);
+	int ret;
 
 	(void)loop;
+	rnbd_err_set(0, "%s", "");
+	ret = c->fn(c->arg);
+	if (ret < 0)
+		snprintf(c->errmsg, sizeof(c->errmsg), "%s", rnbd_errmsg());
 	pthread_mutex_lock(&c->lock);
 	c->ret = ret;
 	c->done = true;
@@ -125,6 +131,8 @@ int rtrs_loop_call(struct rtrs_loop *loop, int (*fn)(void *arg), void *arg)
 	pthread_mutex_unlock(&c.lock);
 	pthread_mutex_destroy(&c.lock);
 	pthread_cond_destroy(&c.cond);
+	if (c.ret < 0)
+		rnbd_err_set(c.ret, "%s", c.errmsg[0] ? c.errmsg : strerror(-c.ret));
 	return c.ret;
 }
 

@@ -5,9 +5,7 @@
 #include "rnbd/rnbd.h"
 #include "err.h"
 
-#define ERRMSG_MAX 512
-
-static _Thread_local char errmsg[ERRMSG_MAX];
+static _Thread_local char errmsg[RNBD_ERRMSG_MAX];
 
 const char *rnbd_errmsg(void)
 {
@@ -32,7 +30,7 @@ int rnbd_err_set(int err, const char *fmt, ...)
 
 int rnbd_err_prefix(int err, const char *fmt, ...)
 {
-	char old[ERRMSG_MAX];
+	char old[RNBD_ERRMSG_MAX];
 	va_list ap;
 	int n;
 

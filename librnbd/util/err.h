@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 
+#define RNBD_ERRMSG_MAX 512
+
 /* Record a message for the calling thread and return err, for tail calls:
  * `return rnbd_err_set(-EINVAL, "bad size %u", sz);` */
 int rnbd_err_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
