@@ -31,6 +31,9 @@ enum rnbd_io_engine {
 	RNBD_IO_SYNC,		/* pread/pwrite/fdatasync on the loop thread */
 };
 
+/* The largest memory backend: its first-level table is sized for this. */
+#define RNBD_BDEV_MEMORY_MAX (1ull << 40)
+
 /* How to open a backend. */
 struct rnbd_bdev_conf {
 	enum rnbd_bdev_type type;

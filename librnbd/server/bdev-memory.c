@@ -30,7 +30,6 @@
 #define MEM_CHUNK	(1u << MEM_CHUNK_SHIFT)
 #define MEM_L2_SHIFT	12
 #define MEM_L2_ENTRIES	(1u << MEM_L2_SHIFT)
-#define MEM_MAX_SIZE	(1ull << 40)
 #define MEM_STRIPES	256
 /* Big enough that mkfs/blkdiscard send few requests, and it fits bio->len. */
 #define MEM_MAX_ZERO_SECTORS	(1u << (30 - 9))
@@ -249,7 +248,7 @@ int rnbd_bdev_memory_open(const struct rnbd_bdev_conf *conf, struct rnbd_bdev **
 	pthread_rwlockattr_t attr;
 	struct mem_bdev *m;
 
-	if (!conf->size || conf->size > MEM_MAX_SIZE || conf->size % 4096)
+	if (!conf->size || conf->size > RNBD_BDEV_MEMORY_MAX || conf->size % 4096)
 		return rnbd_err_set(-EINVAL,
 				    "memory backend size %llu: must be a non-zero multiple of 4096 "
 				    "up to 1 TiB", (unsigned long long)conf->size);

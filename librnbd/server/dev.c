@@ -60,21 +60,22 @@ int srv_access_check(struct rnbd_srv_dev *dev, uint8_t mode)
 	return 0;
 }
 
-static struct rnbd_srv_dev *dev_find(struct rnbd_srv *srv, const char *key)
+/*
+ * The device for key that an OPEN in mode can use: any for a reader, the
+ * read-write one for a writer (NULL if there is none yet).
+ */
+static struct rnbd_srv_dev *dev_find(struct rnbd_srv *srv, const char *key, uint8_t mode)
 {
 	struct list_head *pos, *tmp;
 
 	list_for_each_safe(pos, tmp, &srv->devs) {
 		struct rnbd_srv_dev *dev = list_entry(pos, struct rnbd_srv_dev, link);
 
-		if (!strcmp(dev->key, key))
+		if (!strcmp(dev->key, key) && (mode == RNBD_ACCESS_RO || !dev->info->readonly))
 			return dev;
 	}
 	return NULL;
 }
-
-static int dev_by_fd(struct rnbd_srv *srv, const char *path, struct rnbd_bdev_conf *bconf,
-		     struct rnbd_srv_dev **out);
 
 static const struct srv_export *export_find(const struct srv_conf *conf, const char *name)
 {
@@ -111,7 +112,60 @@ static int dev_new(struct rnbd_srv *srv, const char *key, const char *path,
 	return 0;
 }
 
-static int dev_from_export(struct rnbd_srv *srv, const struct srv_export *e,
+/*
+ * The backend for what st describes.  An export gets the type it was
+ * configured with or an error, never a backend picked behind its back.
+ */
+static int storage_type(const struct stat *st, const char *path, const struct srv_export *e,
+			enum rnbd_bdev_type *out)
+{
+	if (S_ISBLK(st->st_mode))
+		*out = RNBD_BDEV_BLOCKDEV;
+	else if (S_ISREG(st->st_mode))
+		*out = RNBD_BDEV_FILE;
+	else if (e)
+		return rnbd_err_set(-ENOTBLK, "export %s: %s is neither a block device nor a regular file",
+				    e->name, path);
+	else
+		return rnbd_err_set(-ENOTBLK, "%s is neither a block device nor a regular file",
+				    path);
+	if (!e || (e->type == RNBD_EXPORT_BLOCKDEV) == (*out == RNBD_BDEV_BLOCKDEV))
+		return 0;
+	if (e->type == RNBD_EXPORT_BLOCKDEV)
+		return rnbd_err_set(-ENOTBLK, "export %s has type blockdev, but %s is a regular file",
+				    e->name, path);
+	return rnbd_err_set(-EINVAL, "export %s has type file, but %s is a block device",
+			    e->name, path);
+}
+
+/* The device over an open file (e: the export it is, or NULL); takes bconf->fd. */
+static int dev_by_fd(struct rnbd_srv *srv, const char *path, const struct srv_export *e,
+		     uint8_t mode, struct rnbd_bdev_conf *bconf, struct rnbd_srv_dev **out)
+{
+	char key[SRV_DEV_KEY_MAX];
+	struct stat st;
+	int ret;
+
+	ret = fstat(bconf->fd, &st) < 0 ? rnbd_err_set(-errno, "%s: %s", path, strerror(errno)) :
+		storage_type(&st, path, e, &bconf->type);
+	if (ret) {
+		close(bconf->fd);
+		return ret;
+	}
+	if (S_ISBLK(st.st_mode))
+		snprintf(key, sizeof(key), "blk:%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	else
+		snprintf(key, sizeof(key), "inode:%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+	*out = dev_find(srv, key, mode);
+	if (*out) {
+		close(bconf->fd);
+		return 0;
+	}
+	return dev_new(srv, key, path, bconf, out);
+}
+
+static int dev_from_export(struct rnbd_srv *srv, const struct srv_export *e, uint8_t mode,
 			   struct rnbd_srv_dev **out)
 {
 	struct rnbd_bdev_conf bconf = {
@@ -120,68 +174,37 @@ static int dev_from_export(struct rnbd_srv *srv, const struct srv_export *e,
 		.dirfd = AT_FDCWD,
 		.fd = -1,
 	};
-	char key[64];
-	int fd, ret;
+	char key[SRV_DEV_KEY_MAX];
+	int ret;
 
 	if (e->type == RNBD_EXPORT_MEMORY) {
-		snprintf(key, sizeof(key), "memory:%.50s", e->name);
-		*out = dev_find(srv, key);
-		if (*out)
-			return 0;
-		bconf.type = RNBD_BDEV_MEMORY;
-		bconf.size = e->size;
-		ret = dev_new(srv, key, e->name, &bconf, out);
+		snprintf(key, sizeof(key), SRV_DEV_MEMORY_KEY "%s", e->name);
+		/* one memory device per export, whatever its mode: it is the data */
+		*out = dev_find(srv, key, RNBD_ACCESS_RO);
+		if (!*out) {
+			bconf.type = RNBD_BDEV_MEMORY;
+			bconf.size = e->size;
+			ret = dev_new(srv, key, e->name, &bconf, out);
+			if (ret)
+				return ret;
+		}
 		/* its data lives as long as the export, not as its openers */
-		if (!ret)
-			(*out)->pinned = true;
-		return ret;
-	}
-	fd = open(e->path, (e->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return rnbd_err_set(-errno, "export %s: %s: %s", e->name, e->path, strerror(errno));
-	bconf.type = e->type == RNBD_EXPORT_FILE ? RNBD_BDEV_FILE : RNBD_BDEV_BLOCKDEV;
-	bconf.fd = fd;
-	return dev_by_fd(srv, e->path, &bconf, out);
-}
-
-/* The device over an open file: the existing one for the same inode. */
-static int dev_by_fd(struct rnbd_srv *srv, const char *path, struct rnbd_bdev_conf *bconf,
-	      struct rnbd_srv_dev **out)
-{
-	struct stat st;
-	char key[64];
-
-	if (fstat(bconf->fd, &st) < 0) {
-		int err = -errno;
-
-		close(bconf->fd);
-		return rnbd_err_set(err, "%s: %s", path, strerror(-err));
-	}
-	if (S_ISBLK(st.st_mode))
-		snprintf(key, sizeof(key), "blk:%u:%u", major(st.st_rdev), minor(st.st_rdev));
-	else
-		snprintf(key, sizeof(key), "inode:%llu:%llu", (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_ino);
-	*out = dev_find(srv, key);
-	if (*out) {
-		close(bconf->fd);
+		(*out)->pinned = true;
 		return 0;
 	}
-	if (S_ISBLK(st.st_mode)) {
-		bconf->type = RNBD_BDEV_BLOCKDEV;
-	} else if (S_ISREG(st.st_mode)) {
-		bconf->type = RNBD_BDEV_FILE;
-	} else {
-		close(bconf->fd);
-		return rnbd_err_set(-ENOTBLK, "%s is neither a block device nor a regular file",
-				    path);
-	}
-	return dev_new(srv, key, path, bconf, out);
+	bconf.fd = open(e->path, (e->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (bconf.fd < 0)
+		return rnbd_err_set(-errno, "export %s: %s: %s", e->name, e->path, strerror(errno));
+	return dev_by_fd(srv, e->path, e, mode, &bconf, out);
 }
 
-/* A name under the search path, opened read-write if the storage allows. */
+/*
+ * A name under the search path, opened read-write if the storage allows;
+ * *name_ro says whether it did not.
+ */
 static int dev_from_path(struct rnbd_srv *srv, const char *search, const char *sessname,
-			 const char *dev_name, struct rnbd_srv_dev **out)
+			 const char *dev_name, uint8_t mode, struct rnbd_srv_dev **out,
+			 bool *name_ro)
 {
 	struct rnbd_bdev_conf bconf = { .dirfd = AT_FDCWD, .engine = RNBD_IO_URING };
 	char root[RNBD_PATH_MAX], rel[RNBD_PATH_MAX], full[RNBD_PATH_MAX * 2];
@@ -199,32 +222,45 @@ static int dev_from_path(struct rnbd_srv *srv, const char *search, const char *s
 	}
 	if (fd < 0)
 		return fd;
+	*name_ro = bconf.readonly;
 	snprintf(full, sizeof(full), "%s%s", root, rel);
 	bconf.fd = fd;
-	return dev_by_fd(srv, full, &bconf, out);
+	return dev_by_fd(srv, full, NULL, mode, &bconf, out);
 }
 
 int srv_dev_get(struct rnbd_srv *srv, const char *sessname, const char *dev_name,
 		uint8_t mode, struct rnbd_srv_dev **out)
 {
 	const struct srv_conf *conf = srv->conf;
-	const struct srv_export *e;
-	struct rnbd_srv_dev *dev;
+	const struct srv_export *e = NULL;
+	char name[RNBD_NAME_MAX];
+	struct rnbd_srv_dev *dev = NULL;
+	bool name_ro = false;
 	int ret;
 
-	ret = srv_rules_check(conf, sessname, dev_name, mode);
+	/* rules see the name that is opened, not one of its spellings */
+	ret = rnbd_resolve_normalise(dev_name, name, sizeof(name));
+	if (!ret)
+		ret = srv_rules_check(conf, sessname, name, mode);
 	if (ret)
 		return ret;
-	e = export_find(conf, dev_name);
-	if (e)
-		ret = dev_from_export(srv, e, &dev);
-	else if (conf->dev_search_path)
-		ret = dev_from_path(srv, conf->dev_search_path, sessname, dev_name, &dev);
+	e = export_find(conf, name);
+	if (e) {
+		name_ro = e->readonly;
+		ret = dev_from_export(srv, e, mode, &dev);
+	} else if (conf->dev_search_path) {
+		ret = dev_from_path(srv, conf->dev_search_path, sessname, name, mode, &dev,
+				    &name_ro);
+	} else {
+		ret = rnbd_err_set(-ENOENT, "no export named %s", name);
+	}
+	if (ret)
+		return ret;
+	/* the storage may be shared with a writable name: this one decides */
+	if (name_ro && mode != RNBD_ACCESS_RO)
+		ret = rnbd_err_set(-EACCES, "%s is read-only", e ? e->name : dev->path);
 	else
-		ret = rnbd_err_set(-ENOENT, "no export named %s", dev_name);
-	if (ret)
-		return ret;
-	ret = srv_access_check(dev, mode);
+		ret = srv_access_check(dev, mode);
 	if (ret) {
 		if (!dev->refs)
 			srv_dev_put(srv, dev, RNBD_ACCESS_RO);
@@ -254,7 +290,10 @@ void srv_dev_put(struct rnbd_srv *srv, struct rnbd_srv_dev *dev, uint8_t mode)
 	free(dev);
 }
 
-/* Memory devices whose export is gone from conf (NULL: all) lose their pin. */
+/*
+ * Memory devices follow conf (NULL: nothing): pinned while their export is
+ * there, let go with their last opener once it is gone.
+ */
 void srv_dev_unpin_stale(struct rnbd_srv *srv, const struct srv_conf *conf)
 {
 	struct list_head *pos, *tmp;
@@ -263,7 +302,18 @@ void srv_dev_unpin_stale(struct rnbd_srv *srv, const struct srv_conf *conf)
 		struct rnbd_srv_dev *dev = list_entry(pos, struct rnbd_srv_dev, link);
 		const struct srv_export *e = conf ? export_find(conf, dev->path) : NULL;
 
-		if (!dev->pinned || (e && e->type == RNBD_EXPORT_MEMORY))
+		if (strncmp(dev->key, SRV_DEV_MEMORY_KEY, strlen(SRV_DEV_MEMORY_KEY)))
+			continue;
+		if (e && e->type == RNBD_EXPORT_MEMORY) {
+			/* growing under connected clients is not worth its races */
+			if (e->size != dev->info->size)
+				rnbd_log_warn("rnbd server: export %s keeps its size of %" PRIu64
+					      " bytes while it exists, not %" PRIu64, e->name,
+					      dev->info->size, e->size);
+			dev->pinned = true;
+			continue;
+		}
+		if (!dev->pinned)
 			continue;
 		dev->pinned = false;
 		if (!dev->refs)

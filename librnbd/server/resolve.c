@@ -45,6 +45,29 @@ int rnbd_resolve_root(const char *search_path, const char *sessname, char *out, 
 	return 0;
 }
 
+int rnbd_resolve_normalise(const char *dev_name, char *out, size_t len)
+{
+	const char *c;
+
+	if (!dev_name[0])
+		return rnbd_err_set(-EINVAL, "empty device name");
+	if (strstr(dev_name, ".."))
+		return rnbd_err_set(-EINVAL, "device name '%s' contains '..'", dev_name);
+	c = dev_name + strspn(dev_name, "/");
+	if (!*c)
+		return rnbd_err_set(-EINVAL, "device name '%s' is nothing but slashes", dev_name);
+	if (collapse(c, out, len))
+		return rnbd_err_set(-EINVAL, "device name '%s' is too long", dev_name);
+	/* "./a" and "a/./b" would be "a" and "a/b" to open(), not to fnmatch() */
+	for (c = out; c; c = strchr(c, '/')) {
+		c += *c == '/';
+		if (c[0] == '.' && (c[1] == '/' || !c[1]))
+			return rnbd_err_set(-EINVAL, "device name '%s' has a '.' component",
+					    dev_name);
+	}
+	return 0;
+}
+
 int rnbd_resolve_name(const char *root, const char *dev_name, char *rel, size_t len)
 {
 	if (!dev_name[0])

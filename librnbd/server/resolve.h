@@ -19,6 +19,15 @@
 int rnbd_resolve_root(const char *search_path, const char *sessname, char *out, size_t len);
 
 /*
+ * The one spelling of an OPEN name that rules and exports are matched
+ * against, so that no other spelling of the same path slips past a rule:
+ * leading '/' dropped, runs of '/' collapsed.  -EINVAL for an empty name,
+ * one of slashes only, ".." anywhere (the kernel's rule), a "." component,
+ * or one that does not fit in len.
+ */
+int rnbd_resolve_normalise(const char *dev_name, char *out, size_t len);
+
+/*
  * Check an OPEN name by the kernel's rules and turn it into a path relative
  * to the root: -EINVAL for an empty name, any "..", or a full path of 4096
  * bytes or more.  A leading '/' is dropped ("/dev/ram0" under "/" is

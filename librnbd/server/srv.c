@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resolve.h"
 #include "srv.h"
 #include "util/addr.h"
 #include "util/err.h"
@@ -40,16 +41,22 @@ static char *dup_or_null(const char *s, bool *oom)
 static int check_export(const struct rnbd_export_conf *e, const struct rnbd_srv_conf *c,
 			unsigned int idx)
 {
+	char norm[RNBD_NAME_MAX];
+
 	if (!e->name || !e->name[0] || strlen(e->name) >= RNBD_NAME_MAX)
 		return rnbd_err_set(-EINVAL, "export %u: name empty or longer than %d bytes", idx,
 				    RNBD_NAME_MAX - 1);
+	/* OPEN names are normalised before they are looked up: others never match */
+	if (rnbd_resolve_normalise(e->name, norm, sizeof(norm)) || strcmp(norm, e->name))
+		return rnbd_err_set(-EINVAL, "export %s: a name has no leading '/', no \"//\" and "
+				    "no \".\" or \"..\"", e->name);
 	for (unsigned int j = 0; j < idx; j++)
 		if (!strcmp(c->exports[j].name, e->name))
 			return rnbd_err_set(-EINVAL, "export %s is defined twice", e->name);
 	switch (e->type) {
 	case RNBD_EXPORT_MEMORY:
-		if (!e->size || e->size % 4096)
-			return rnbd_err_set(-EINVAL, "export %s: memory size must be a non-zero multiple of 4096",
+		if (!e->size || e->size % 4096 || e->size > RNBD_BDEV_MEMORY_MAX)
+			return rnbd_err_set(-EINVAL, "export %s: memory size must be a non-zero multiple of 4096 up to 1 TiB",
 					    e->name);
 		return 0;
 	case RNBD_EXPORT_FILE:

@@ -21,9 +21,18 @@
 
 #define SLOTS_PER_BLOCK 64
 
+/* A memory device's key is this and its export's whole name. */
+#define SRV_DEV_MEMORY_KEY "memory:"
+#define SRV_DEV_KEY_MAX (sizeof(SRV_DEV_MEMORY_KEY) + RNBD_NAME_MAX)
+
+/*
+ * Storage, shared by every name that leads to it.  The same file or block
+ * device may have two: one opened read-only (for a read-only name) and one
+ * read-write, which all writers share so that they are counted together.
+ */
 struct rnbd_srv_dev {
 	struct list_head link;		/* srv->devs */
-	char key[64];			/* identity: "memory:NAME" or "inode:DEV:INO" */
+	char key[SRV_DEV_KEY_MAX];	/* "memory:NAME", "inode:DEV:INO" or "blk:MAJ:MIN" */
 	char path[RNBD_PATH_MAX];	/* what to show */
 	struct rnbd_bdev *bdev;
 	const struct rnbd_bdev_info *info;
@@ -102,7 +111,7 @@ struct rnbd_srv {
 	struct list_head sessions;
 };
 
-/* dev.c, under srv->lock */
+/* dev.c, under srv->lock; dev_name as the client sent it */
 int srv_dev_get(struct rnbd_srv *srv, const char *sessname, const char *dev_name,
 		uint8_t mode, struct rnbd_srv_dev **out);
 void srv_dev_put(struct rnbd_srv *srv, struct rnbd_srv_dev *dev, uint8_t mode);
