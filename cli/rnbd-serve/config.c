@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,23 +59,40 @@ int serve_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+#define NAME_LEN 80
+
+/* What to call s in a message: its name, or "listen[1]" for an element. */
+static const char *name_of(const config_setting_t *s, char buf[NAME_LEN])
+{
+	const config_setting_t *parent = config_setting_parent(s);
+
+	if (config_setting_name(s))
+		return config_setting_name(s);
+	snprintf(buf, NAME_LEN, "%s[%d]",
+		 parent && config_setting_name(parent) ? config_setting_name(parent) : "setting",
+		 config_setting_index(s));
+	return buf;
+}
+
 /* A size: an integer, or a string with a K/M/G/T suffix. */
 static int get_size(struct ctx *x, const config_setting_t *s, uint64_t *out)
 {
+	char name[NAME_LEN];
+
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
 		if (config_setting_get_int64(s) < 0)
-			return fail(x, s, "%s must not be negative", config_setting_name(s));
+			return fail(x, s, "%s must not be negative", name_of(s, name));
 		*out = (uint64_t)config_setting_get_int64(s);
 		return 0;
 	case CONFIG_TYPE_STRING:
 		if (serve_parse_size(config_setting_get_string(s), out))
 			return fail(x, s, "%s: '%s' is not a size (like 4096, 64K, 1G)",
-				    config_setting_name(s), config_setting_get_string(s));
+				    name_of(s, name), config_setting_get_string(s));
 		return 0;
 	}
-	return fail(x, s, "%s must be a number or a size string", config_setting_name(s));
+	return fail(x, s, "%s must be a number or a size string", name_of(s, name));
 }
 
 static int get_uint(struct ctx *x, const config_setting_t *s, unsigned int max,
@@ -85,9 +103,12 @@ static int get_uint(struct ctx *x, const config_setting_t *s, unsigned int max,
 
 	if (ret)
 		return ret;
-	if (v > max)
-		return fail(x, s, "%s %llu is larger than %u", config_setting_name(s),
+	if (v > max) {
+		char name[NAME_LEN];
+
+		return fail(x, s, "%s %llu is larger than %u", name_of(s, name),
 			    (unsigned long long)v, max);
+	}
 	*out = (unsigned int)v;
 	return 0;
 }
@@ -95,9 +116,10 @@ static int get_uint(struct ctx *x, const config_setting_t *s, unsigned int max,
 static int get_string(struct ctx *x, const config_setting_t *s, char **out)
 {
 	const char *v = config_setting_get_string(s);
+	char name[NAME_LEN];
 
 	if (!v)
-		return fail(x, s, "%s must be a string", config_setting_name(s));
+		return fail(x, s, "%s must be a string", name_of(s, name));
 	free(*out);
 	*out = strdup(v);
 	return *out ? 0 : fail(x, s, "out of memory");
@@ -105,8 +127,10 @@ static int get_string(struct ctx *x, const config_setting_t *s, char **out)
 
 static int get_bool(struct ctx *x, const config_setting_t *s, bool *out)
 {
+	char name[NAME_LEN];
+
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail(x, s, "%s must be true or false", config_setting_name(s));
+		return fail(x, s, "%s must be true or false", name_of(s, name));
 	*out = config_setting_get_bool(s);
 	return 0;
 }
@@ -128,10 +152,39 @@ static int mode_parse(const char *v, int *out)
 	return -EINVAL;
 }
 
+/*
+ * Whether name is in the form the server matches OPEN names in (leading '/'
+ * dropped, "//" merged, "." and ".." refused): an export in another form
+ * could never be opened.
+ */
+static bool name_is_normal(const char *name)
+{
+	if (name[0] == '/' || strstr(name, "//") || strstr(name, ".."))
+		return false;
+	for (const char *c = name; c; c = strchr(c, '/')) {
+		c += *c == '/';
+		if (c[0] == '.' && (c[1] == '/' || !c[1]))
+			return false;
+	}
+	return true;
+}
+
+/* What the server would refuse in a memory export's size, or NULL. */
+static const char *memory_size_error(uint64_t size)
+{
+	if (!size)
+		return "must not be 0";
+	if (size % 4096)
+		return "must be a multiple of 4096";
+	if (size > SERVE_MEMORY_MAX)
+		return "must be at most 1 TiB";
+	return NULL;
+}
+
 static int parse_export(struct ctx *x, const config_setting_t *g, struct rnbd_export_conf *e)
 {
 	char *type = NULL, *name = NULL, *path = NULL, *engine = NULL;
-	bool have_size = false;
+	const config_setting_t *size_s = NULL;
 	int ret = 0;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
@@ -147,7 +200,7 @@ static int parse_export(struct ctx *x, const config_setting_t *g, struct rnbd_ex
 		else if (!strcmp(k, "path"))
 			ret = get_string(x, s, &path);
 		else if (!strcmp(k, "size"))
-			ret = get_size(x, s, &e->size), have_size = true;
+			ret = get_size(x, s, &e->size), size_s = s;
 		else if (!strcmp(k, "readonly"))
 			ret = get_bool(x, s, &e->readonly);
 		else if (!strcmp(k, "io_engine"))
@@ -157,12 +210,21 @@ static int parse_export(struct ctx *x, const config_setting_t *g, struct rnbd_ex
 	}
 	if (!ret && !name)
 		ret = fail(x, g, "export without a name");
+	if (!ret && (!name[0] || strlen(name) > SERVE_NAME_MAX))
+		ret = fail(x, g, "export name of %zu bytes: 1 to %d", strlen(name),
+			   SERVE_NAME_MAX);
+	if (!ret && !name_is_normal(name))
+		ret = fail(x, g, "export %s: a name has no leading '/', no \"//\", and no "
+			   "\".\" or \"..\": OPEN names are matched without them", name);
 	if (!ret && (!type || (strcmp(type, "memory") && strcmp(type, "file") &&
 			       strcmp(type, "blockdev"))))
 		ret = fail(x, g, "export %s: type must be \"memory\", \"file\" or \"blockdev\"", name);
-	if (!ret && !strcmp(type, "memory") && (path || !have_size))
+	if (!ret && !strcmp(type, "memory") && (path || !size_s))
 		ret = fail(x, g, "export %s: a memory export has a size and no path", name);
-	if (!ret && strcmp(type, "memory") && (!path || have_size))
+	if (!ret && !strcmp(type, "memory") && memory_size_error(e->size))
+		ret = fail(x, size_s, "export %s: size %llu %s", name,
+			   (unsigned long long)e->size, memory_size_error(e->size));
+	if (!ret && strcmp(type, "memory") && (!path || size_s))
 		ret = fail(x, g, "export %s: a %s export has a path and no size", name, type);
 	if (!ret && engine && strcmp(engine, "uring") && strcmp(engine, "sync"))
 		ret = fail(x, g, "export %s: io_engine must be \"uring\" or \"sync\"", name);
@@ -246,14 +308,20 @@ static int parse_root(struct ctx *x, const config_setting_t *root, struct serve_
 			ret = get_uint(x, s, 65535, &c->port);
 		} else if (!strcmp(k, "transport")) {
 			ret = get_string(x, s, &c->transport);
-			if (!ret && strcmp(c->transport, "tcp") && strcmp(c->transport, "rdma"))
-				ret = fail(x, s, "transport must be \"tcp\" or \"rdma\"");
+			if (!ret && !strcmp(c->transport, "rdma"))
+				ret = fail(x, s, "transport \"rdma\" is not available: this server "
+					   "has a \"tcp\" transport only");
+			else if (!ret && strcmp(c->transport, "tcp"))
+				ret = fail(x, s, "transport must be \"tcp\"");
 		} else if (!strcmp(k, "workers")) {
-			ret = get_uint(x, s, 256, &c->workers);
+			ret = get_uint(x, s, SERVE_MAX_WORKERS, &c->workers);
 		} else if (!strcmp(k, "queue_depth")) {
 			ret = get_uint(x, s, 65535, &c->queue_depth);
 		} else if (!strcmp(k, "max_io_size")) {
 			ret = get_uint(x, s, 16u << 20, &c->max_io_size);
+			if (!ret && c->max_io_size && c->max_io_size < 4096)
+				ret = fail(x, s, "max_io_size %u is smaller than 4096 (0: the default)",
+					   c->max_io_size);
 		} else if (!strcmp(k, "heartbeat_ms")) {
 			ret = get_uint(x, s, 3600000, &c->heartbeat_ms);
 		} else if (!strcmp(k, "max_sessions")) {
@@ -385,4 +453,78 @@ void serve_config_srv_conf(const struct serve_config *c, struct rnbd_srv_conf *o
 		.rules = c->rules,
 		.nrules = c->nrules,
 	};
+}
+
+/* The numbers only a restart applies, as they are named in the file. */
+static const struct {
+	const char *name;
+	size_t off;
+} restart_uints[] = {
+	{ "port", offsetof(struct serve_config, port) },
+	{ "workers", offsetof(struct serve_config, workers) },
+	{ "queue_depth", offsetof(struct serve_config, queue_depth) },
+	{ "max_io_size", offsetof(struct serve_config, max_io_size) },
+	{ "heartbeat_ms", offsetof(struct serve_config, heartbeat_ms) },
+	{ "max_sessions", offsetof(struct serve_config, max_sessions) },
+	{ "max_paths", offsetof(struct serve_config, max_paths) },
+	{ "max_devices", offsetof(struct serve_config, max_devices) },
+};
+
+static unsigned int uint_at(const struct serve_config *c, size_t off)
+{
+	return *(const unsigned int *)((const char *)c + off);
+}
+
+static bool same_str(const char *a, const char *b, const char *dflt)
+{
+	return !strcmp(a ? a : dflt, b ? b : dflt);
+}
+
+static void add_name(char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
+}
+
+void serve_config_restart_diff(const struct serve_config *run, const struct serve_config *c,
+			       char *buf, size_t len)
+{
+	bool listen = run->nlisten != c->nlisten;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; !listen && i < c->nlisten; i++)
+		listen = strcmp(run->listen[i], c->listen[i]);
+	if (listen)
+		add_name(buf, len, "listen");
+	for (size_t i = 0; i < sizeof(restart_uints) / sizeof(restart_uints[0]); i++) {
+		if (uint_at(run, restart_uints[i].off) != uint_at(c, restart_uints[i].off))
+			add_name(buf, len, restart_uints[i].name);
+		/* transport in the order of rnbd-serve.conf(5) */
+		if (!i && !same_str(run->transport, c->transport, "tcp"))
+			add_name(buf, len, "transport");
+	}
+	if (!same_str(run->control_socket, c->control_socket, ""))
+		add_name(buf, len, "control_socket");
+}
+
+static void take_str(char **to, char **from)
+{
+	free(*to);
+	*to = *from;
+	*from = NULL;
+}
+
+void serve_config_keep_restart(struct serve_config *c, struct serve_config *run)
+{
+	for (unsigned int i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	memcpy(c->listen, run->listen, sizeof(c->listen));
+	c->nlisten = run->nlisten;
+	run->nlisten = 0;
+	for (size_t i = 0; i < sizeof(restart_uints) / sizeof(restart_uints[0]); i++)
+		*(unsigned int *)((char *)c + restart_uints[i].off) =
+			uint_at(run, restart_uints[i].off);
+	take_str(&c->transport, &run->transport);
+	take_str(&c->control_socket, &run->control_socket);
 }

@@ -4,6 +4,7 @@
 #define RNBD_SERVE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rnbd/rnbd.h"
@@ -13,6 +14,9 @@
 #define SERVE_MAX_LISTEN 16
 #define SERVE_DEFAULT_MEMORY_NAME "memory"
 #define SERVE_DEFAULT_MEMORY_SIZE (1ull << 30)
+#define SERVE_MEMORY_MAX (1ull << 40)	/* the memory backend's limit */
+#define SERVE_NAME_MAX (RNBD_NAME_MAX - 1)
+#define SERVE_MAX_WORKERS 256
 
 struct serve_config {
 	char *listen[SERVE_MAX_LISTEN];
@@ -46,6 +50,17 @@ void serve_config_free(struct serve_config *c);
 
 /* What rnbd_srv_reconfigure() takes from it (pointers into c). */
 void serve_config_srv_conf(const struct serve_config *c, struct rnbd_srv_conf *out);
+
+/*
+ * The settings that only a restart applies (listen, port, transport, ...)
+ * that differ between run, what the server was started with, and c: their
+ * names, comma-separated, in buf; "" when none do.
+ */
+void serve_config_restart_diff(const struct serve_config *run, const struct serve_config *c,
+			       char *buf, size_t len);
+/* Give c run's values of those settings, taking run's strings, so that c
+ * says what the server runs with. */
+void serve_config_keep_restart(struct serve_config *c, struct serve_config *run);
 
 /* "4096", "64K", "1G", "2T": bytes; -EINVAL otherwise. */
 int serve_parse_size(const char *s, uint64_t *out);

@@ -112,6 +112,7 @@ static int reload(void *opaque, char *err, size_t len)
 	struct serve *sv = opaque;
 	struct serve_config c;
 	struct rnbd_srv_conf sc;
+	char changed[256];
 	int ret = load(sv, &c, err, len);
 
 	if (ret)
@@ -123,18 +124,11 @@ static int reload(void *opaque, char *err, size_t len)
 		serve_config_free(&c);
 		return ret;
 	}
-	if (c.nlisten != sv->conf.nlisten || c.port != sv->conf.port ||
-	    c.workers != sv->conf.workers || c.queue_depth != sv->conf.queue_depth)
-		say(RNBD_LOG_WARN, "listen, port, workers and queue_depth change on restart only");
-	/* keep what the running server was started with */
-	for (unsigned int i = 0; i < c.nlisten; i++)
-		free(c.listen[i]);
-	memcpy(c.listen, sv->conf.listen, sizeof(c.listen));
-	c.nlisten = sv->conf.nlisten;
-	sv->conf.nlisten = 0;
-	free(c.control_socket);
-	c.control_socket = sv->conf.control_socket;
-	sv->conf.control_socket = NULL;
+	/* sv->conf holds what the server runs with: the next reload compares with that */
+	serve_config_restart_diff(&sv->conf, &c, changed, sizeof(changed));
+	if (changed[0])
+		say(RNBD_LOG_WARN, "changed, but applied on restart only: %s", changed);
+	serve_config_keep_restart(&c, &sv->conf);
 	serve_config_free(&sv->conf);
 	sv->conf = c;
 	say(RNBD_LOG_INFO, "configuration reloaded: %u exports, %u rules", c.nexports, c.nrules);
