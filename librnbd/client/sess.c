@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "rtrs/transport.h"
 #include "util/addr.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -141,9 +142,11 @@ int rnbd_sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
 	if (o->size < sizeof(*o))
 		return rnbd_err_set(-EINVAL, "rnbd_sess_opts of %zu bytes, expected %zu", o->size,
 				    sizeof(*o));
-	if (o->transport && strcmp(o->transport, "tcp"))
-		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available",
-				    o->transport);
+	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
+	if (!ro.transport)
+		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
+				    o->transport, strcmp(o->transport, "rdma") ? "" :
+				    " (librnbd was built without RDMA)");
 	if (o->policy && rtrs_mp_policy_parse(o->policy, &ro.policy))
 		return rnbd_err_set(-EINVAL, "unknown multipath policy '%s'", o->policy);
 	ret = parse_paths(o, o->port ? o->port : RTRS_PORT, paths);

@@ -199,5 +199,11 @@ struct rtrs_tr_ops {
 };
 
 extern const struct rtrs_tr_ops rtrs_tcp_ops;
+#ifdef RNBD_HAVE_RDMA
+extern const struct rtrs_tr_ops rtrs_rdma_ops;
+#endif
+
+/* The transport called name ("tcp", "rdma"), or NULL if not built in. */
+const struct rtrs_tr_ops *rtrs_transport_find(const char *name);
 
 #endif
