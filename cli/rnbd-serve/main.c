@@ -7,6 +7,7 @@
  * runs the I/O threads.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -70,16 +71,97 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rnbd-serve [-f] [-c FILE] [-l ADDR[:PORT]]... [-p PORT] [-m SIZE]\n"
 		"                  [-s SOCKET] [-w WORKERS] [-v|-q]\n"
+		"       rnbd-serve -V|-h\n"
 		"  -c FILE   configuration (default " SERVE_DEFAULT_CONFIG ")\n"
 		"  -f        stay in the foreground, log to stderr\n"
 		"  -l ADDR   listen there (repeatable; default [::], dual stack)\n"
-		"  -p PORT   default port (1234)\n"
+		"  -p PORT   default port, 1 to 65535 (1234)\n"
 		"  -m SIZE   size of the built-in memory export when there is no\n"
-		"            configuration file (default 1G)\n"
+		"            configuration file, a multiple of 4096 up to 1T (default 1G)\n"
 		"  -s PATH   control socket (default " SERVE_DEFAULT_SOCKET ")\n"
-		"  -w N      I/O threads (default: one per CPU)\n"
+		"  -w N      I/O threads, 0 to %d (default: one per CPU)\n"
 		"  -v, -q    more, less logging\n"
-		"  -V        version\n");
+		"  -V        version\n"
+		"  -h        this help\n", SERVE_MAX_WORKERS);
+}
+
+/* The whole of arg as a decimal number from min to max, or -EINVAL after saying so. */
+static int parse_uint(int opt, const char *arg, unsigned int min, unsigned int max,
+		      unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	/* strtoul would take " 12", "-1" (as ULONG_MAX) and "12abc" (as 12) */
+	v = arg[0] >= '0' && arg[0] <= '9' ? strtoul(arg, &end, 10) : 0;
+	if (arg[0] < '0' || arg[0] > '9' || errno || *end || v < min || v > max) {
+		fprintf(stderr, "rnbd-serve: -%c '%s': a number from %u to %u\n", opt, arg, min,
+			max);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * Detach as daemon(3) does, but the command that started the server waits
+ * until it is up, and exits non-zero with the reason if it could not start:
+ * the parent reads the child's word on a pipe (detach_done()) and never
+ * returns.  The child gets the pipe's fd.
+ */
+static int detach(void)
+{
+	char buf[600];
+	size_t n = 0;
+	ssize_t r;
+	int p[2], fd;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid) {
+		close(p[1]);
+		/* EOF without a word: the child died before it could say why */
+		while (n < sizeof(buf) - 1 && (r = read(p[0], buf + n, sizeof(buf) - 1 - n))) {
+			if (r < 0 && errno != EINTR)
+				break;
+			n += r > 0 ? (size_t)r : 0;
+		}
+		buf[n] = '\0';
+		if (n && buf[0] == '0')
+			exit(0);
+		fprintf(stderr, "rnbd-serve: error: %s\n", n > 1 ? buf + 1 : "exited while starting");
+		exit(1);
+	}
+	close(p[0]);
+	fd = open("/dev/null", O_RDWR);
+	if (setsid() < 0 || chdir("/") || fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
+	    dup2(fd, 2) < 0) {
+		dprintf(p[1], "1detaching: %s", strerror(errno));
+		_exit(1);
+	}
+	if (fd > 2)
+		close(fd);
+	return p[1];
+}
+
+/* Tell the waiting parent (status_fd < 0: none) that the start worked, or err. */
+static void detach_done(int status_fd, const char *err)
+{
+	if (status_fd < 0)
+		return;
+	if (err)
+		dprintf(status_fd, "1%s", err);
+	else
+		dprintf(status_fd, "0");
+	close(status_fd);
 }
 
 static int load(struct serve *sv, struct serve_config *c, char *err, size_t len)
@@ -135,7 +217,7 @@ static int reload(void *opaque, char *err, size_t len)
 	return 0;
 }
 
-static int start(struct serve *sv)
+static int start(struct serve *sv, char *err, size_t len)
 {
 	struct rnbd_srv_conf sc;
 	struct rnbd_srv_opts o = {
@@ -158,7 +240,7 @@ static int start(struct serve *sv)
 	serve_config_srv_conf(&sv->conf, &sc);
 	ret = rnbd_srv_open(&sv->srv, &o);
 	if (ret) {
-		say(RNBD_LOG_ERR, "cannot start: %s", rnbd_errmsg());
+		snprintf(err, len, "cannot start: %s", rnbd_errmsg());
 		return ret;
 	}
 	for (unsigned int i = 0; i < (sv->conf.nlisten ? sv->conf.nlisten : 1); i++) {
@@ -212,7 +294,7 @@ int main(int argc, char **argv)
 			    .memory_size = SERVE_DEFAULT_MEMORY_SIZE };
 	char err[512];
 	sigset_t mask;
-	int c, sfd, cfd;
+	int c, sfd, cfd, status_fd = -1;
 
 	while ((c = getopt(argc, argv, "c:fl:p:m:s:w:vqVh")) != -1) {
 		switch (c) {
@@ -229,22 +311,22 @@ int main(int argc, char **argv)
 			sv.listen[sv.nlisten++] = optarg;
 			break;
 		case 'p':
-			sv.port = (unsigned int)strtoul(optarg, NULL, 10);
-			if (!sv.port || sv.port > 65535) {
-				fprintf(stderr, "rnbd-serve: bad port '%s'\n", optarg);
+			if (parse_uint(c, optarg, 1, 65535, &sv.port))
 				return 2;
-			}
 			break;
 		case 'm':
 			if (serve_parse_size(optarg, &sv.memory_size) || !sv.memory_size ||
-			    sv.memory_size % 4096) {
-				fprintf(stderr, "rnbd-serve: -m %s: a multiple of 4096 like 1G\n",
-					optarg);
+			    sv.memory_size % 4096 || sv.memory_size > SERVE_MEMORY_MAX) {
+				fprintf(stderr, "rnbd-serve: -m '%s': a multiple of 4096 up to 1T, "
+					"like 1G\n", optarg);
 				return 2;
 			}
 			break;
 		case 's': sv.socket = optarg; break;
-		case 'w': sv.workers = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'w':
+			if (parse_uint(c, optarg, 0, SERVE_MAX_WORKERS, &sv.workers))
+				return 2;
+			break;
 		case 'v': verbosity = RNBD_LOG_DEBUG; break;
 		case 'q': verbosity = RNBD_LOG_WARN; break;
 		case 'V':
@@ -269,8 +351,10 @@ int main(int argc, char **argv)
 	}
 	if (!foreground) {
 		openlog("rnbd-serve", LOG_PID, LOG_DAEMON);
-		if (daemon(0, 0)) {
-			fprintf(stderr, "rnbd-serve: daemon: %s\n", strerror(errno));
+		/* before the library starts threads, which fork() would not copy */
+		status_fd = detach();
+		if (status_fd < 0) {
+			fprintf(stderr, "rnbd-serve: detaching: %s\n", strerror(-status_fd));
 			return 1;
 		}
 	}
@@ -283,7 +367,11 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0 || start(&sv)) {
+	if (sfd < 0)
+		snprintf(err, sizeof(err), "cannot start: signalfd: %s", strerror(errno));
+	if (sfd < 0 || start(&sv, err, sizeof(err))) {
+		say(RNBD_LOG_ERR, "%s", err);
+		detach_done(status_fd, err);
 		serve_config_free(&sv.conf);
 		return 1;
 	}
@@ -292,6 +380,7 @@ int main(int argc, char **argv)
 		say(RNBD_LOG_WARN, "no control socket at %s: %s", sv.conf.control_socket,
 		    strerror(-cfd));
 	say(RNBD_LOG_INFO, "ready");
+	detach_done(status_fd, NULL);
 	run(&sv, sfd, cfd);
 	if (cfd >= 0) {
 		close(cfd);
