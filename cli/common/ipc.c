@@ -146,7 +146,9 @@ static int read_msg(int fd, int timeout_ms, json_object **out)
 
 static int send_msg(int fd, json_object *o)
 {
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	/* paths and device names are full of '/': "\/" is valid JSON but noise */
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct iovec v[2] = { { (void *)text, strlen(text) }, { "\n", 1 } };
 	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
 

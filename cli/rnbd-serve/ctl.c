@@ -25,6 +25,17 @@ static void add_u64(json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
+/*
+ * A library call failed: its message.  An empty one would be a library bug
+ * (a message left on another thread): still say something true.
+ */
+static json_object *lib_error(int ret)
+{
+	const char *msg = rnbd_errmsg();
+
+	return ipc_error(ret, "%s", msg[0] ? msg : strerror(-ret));
+}
+
 static json_object *path_json(const struct rnbd_path_info *p)
 {
 	json_object *o = json_object_new_object();
@@ -92,7 +103,7 @@ static json_object *cmd_list(struct rnbd_srv *srv, const char *only)
 
 	if (ret) {
 		json_object_put(lc.sessions);
-		return ipc_error(ret, "%s", rnbd_errmsg());
+		return lib_error(ret);
 	}
 	if (only) {
 		json_object *s = json_object_array_length(lc.sessions) ?
@@ -169,7 +180,7 @@ static json_object *dispatch(json_object *req, struct rnbd_srv *srv,
 			return ipc_error(-EINVAL, "%s", "force-close-device needs a device \"id\"");
 		else
 			ret = rnbd_srv_force_close(srv, sess, (uint32_t)json_object_get_int64(idv));
-		return ret ? ipc_error(ret, "%s", rnbd_errmsg()) : ipc_ok();
+		return ret ? lib_error(ret) : ipc_ok();
 	}
 	return ipc_error(-EINVAL, "unknown command '%s'", cmd);
 }
