@@ -237,7 +237,10 @@ static json_object *paths_json(const char *sess, bool *any_connected)
 		sys_path(p, sizeof(p), RTRS_CLT "/%s/paths/%s/dst_addr", sess, de->d_name);
 		ipc_add_str(o, "dst", read_attr(p, v, sizeof(v)) ? NULL : v);
 		sys_path(p, sizeof(p), RTRS_CLT "/%s/paths/%s/state", sess, de->d_name);
-		ipc_add_str(o, "state", read_attr(p, v, sizeof(v)) ? NULL : v);
+		/* v still holds the last attribute read if this one is gone */
+		if (read_attr(p, v, sizeof(v)))
+			v[0] = '\0';
+		ipc_add_str(o, "state", v[0] ? v : NULL);
 		if (!strcmp(v, "connected"))
 			*any_connected = true;
 		sys_path(p, sizeof(p), RTRS_CLT "/%s/paths/%s/stats/rdma", sess, de->d_name);
@@ -281,10 +284,12 @@ json_object *kernel_sessions(void)
 		json_object_object_add(o, "pid", NULL);
 		json_object_object_add(o, "paths", paths_json(de->d_name, &up));
 		ipc_add_str(o, "state", up ? "connected" : "disconnected");
+		/* "min-inflight (MI: 1)"; gone with a session being torn down */
 		sys_path(p, sizeof(p), RTRS_CLT "/%s/mpath_policy", de->d_name);
-		if (!read_attr(p, v, sizeof(v)))
-			v[strcspn(v, " ")] = '\0';
-		ipc_add_str(o, "policy", v);
+		if (read_attr(p, v, sizeof(v)))
+			v[0] = '\0';
+		v[strcspn(v, " ")] = '\0';
+		ipc_add_str(o, "policy", v[0] ? v : NULL);
 		mine = json_object_new_array();
 		for (size_t i = 0; i < json_object_array_length(devs); i++) {
 			json_object *dv = json_object_array_get_idx(devs, i);
@@ -350,18 +355,36 @@ static int sess_dir(const char *sess, char *p, size_t len)
 	return 0;
 }
 
+static const char *kprefix(const char *addr)
+{
+	return strncmp(addr, "gid:", 4) ? "ip:" : "";
+}
+
 int kernel_path_add(const char *sess, const char *addr)
 {
 	char p[PATH_MAX], q[PATH_MAX + 16], a[300];
+	struct target t;
+	const struct target_path *tp = &t.paths[0];
 	int ret = sess_dir(sess, p, sizeof(p));
 
 	if (ret)
 		return ret;
-	/* the kernel's grammar wants ip:/gid: on each address */
-	if (strncmp(addr, "ip:", 3) && strncmp(addr, "gid:", 4) && !strpbrk(addr, "@,"))
-		snprintf(a, sizeof(a), "ip:%s", addr);
+	/*
+	 * The kernel's grammar wants ip:/gid: on each address, no brackets
+	 * and no port: parse as map's --path does, and write it that way.
+	 */
+	target_init(&t);
+	ret = target_add_path(&t, addr);
+	if (ret)
+		return ret;
+	if (tp->port)
+		return rnbdctl_err(-EINVAL, "path '%s': the kernel connects to the session's port",
+				   addr);
+	if (tp->src[0])
+		snprintf(a, sizeof(a), "%s%s@%s%s", kprefix(tp->src), tp->src, kprefix(tp->dst),
+			 tp->dst);
 	else
-		snprintf(a, sizeof(a), "%s", addr);
+		snprintf(a, sizeof(a), "%s%s", kprefix(tp->dst), tp->dst);
 	snprintf(q, sizeof(q), "%s/add_path", p);
 	ret = write_attr(q, a);
 	return ret ? rnbdctl_err(ret, "add path %s to %s: %s", a, sess, strerror(-ret)) : 0;

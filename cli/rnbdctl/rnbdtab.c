@@ -46,7 +46,7 @@ int rnbdtab_foreach(int (*fn)(int argc, char **argv, void *opaque), void *opaque
 	const char *path = getenv("RNBD_TAB");
 	char *line = NULL, *argv[MAX_WORDS + 2];
 	size_t cap = 0;
-	unsigned int lineno = 0;
+	unsigned int lineno = 0, bad = 0;
 	FILE *f;
 	int ret = 0;
 
@@ -64,6 +64,7 @@ int rnbdtab_foreach(int (*fn)(int argc, char **argv, void *opaque), void *opaque
 		if (n < 0) {
 			fprintf(stderr, "rnbdctl: %s:%u: %s\n", path, lineno,
 				n == -E2BIG ? "too many words" : "unmatched quote");
+			bad++;
 			continue;
 		}
 		if (n) {
@@ -73,5 +74,9 @@ int rnbdtab_foreach(int (*fn)(int argc, char **argv, void *opaque), void *opaque
 	}
 	free(line);
 	fclose(f);
+	/* the other lines are mapped, but a line skipped is a failure too */
+	if (!ret && bad)
+		ret = rnbdctl_err(-EINVAL, "%s: %u line%s not mapped", path, bad,
+				  bad == 1 ? "" : "s");
 	return ret;
 }

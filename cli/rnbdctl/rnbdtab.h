@@ -12,7 +12,8 @@
 /*
  * fn(argc, argv) for each line, argv[0] being "map".  A missing file is an
  * empty one; a line that does not split (an open quote) is reported and
- * skipped.  Returns 0, or a negative errno if the file cannot be read.
+ * skipped.  Returns 0, a negative errno if the file cannot be read, or
+ * -EINVAL after the other lines when a line was skipped.
  */
 int rnbdtab_foreach(int (*fn)(int argc, char **argv, void *opaque), void *opaque);
 
