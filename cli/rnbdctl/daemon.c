@@ -303,7 +303,9 @@ static json_object *cmd_remap(json_object *req, bool resize)
 	if (ret)
 		return ipc_error(ret, "%s", rnbd_errmsg());
 	rnbd_dev_get_info(m->dev, &info);
-	if (resize && ipc_int(req, "size", &size)) {
+	if (!resize)
+		return device_json(m);	/* the size stays until a resize */
+	if (ipc_int(req, "size", &size)) {
 		if (size <= 0 || (uint64_t)size > info.size)
 			return ipc_error(EINVAL, "%s: %lld bytes is not in 1..%llu, the export's size",
 					 m->node, (long long)size, (unsigned long long)info.size);
@@ -314,12 +316,10 @@ static json_object *cmd_remap(json_object *req, bool resize)
 	}
 	m->size = info.size;
 	fusefs_resize(dm.fs, m->fuse_idx, info.size);
-	if (resize) {
-		ret = loopdev_set_capacity(m->loop);
-		if (ret)
-			return ipc_error(ret, "%s: new capacity: %s", m->node, strerror(-ret));
-		dlog("%s resized to %llu bytes", m->node, (unsigned long long)info.size);
-	}
+	ret = loopdev_set_capacity(m->loop);
+	if (ret)
+		return ipc_error(ret, "%s: new capacity: %s", m->node, strerror(-ret));
+	dlog("%s resized to %llu bytes", m->node, (unsigned long long)info.size);
 	return device_json(m);
 }
 

@@ -460,7 +460,7 @@ static int cmd_resize(int argc, char **argv)
 	if (ret)
 		return failed(ret);
 	if (is_kernel(dev)) {
-		ret = argc == 3 ? kernel_resize(argv[1], size) :
+		ret = argc == 3 ? kernel_resize(ipc_str(dev, "device"), size) :
 			rnbdctl_err(-EINVAL, "the kernel client needs the new SIZE");
 	} else {
 		req = json_object_new_object();
@@ -485,7 +485,8 @@ static int cmd_remap(int argc, char **argv)
 	ret = find_device(argv[1], &dev);
 	if (ret)
 		return failed(ret);
-	ret = is_kernel(dev) ? kernel_remap(argv[1]) : dev_call(dev, "remap", NULL, &rep);
+	ret = is_kernel(dev) ? kernel_remap(ipc_str(dev, "device")) :
+			       dev_call(dev, "remap", NULL, &rep);
 	json_object_put(dev);
 	if (!ret && json_out && rep)
 		out_json(rep);
