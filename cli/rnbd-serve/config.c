@@ -455,29 +455,45 @@ void serve_config_srv_conf(const struct serve_config *c, struct rnbd_srv_conf *o
 	};
 }
 
-/* The numbers only a restart applies, as they are named in the file. */
+/* What only a restart applies, besides listen, in the order of rnbd-serve.conf(5). */
 static const struct {
 	const char *name;
 	size_t off;
-} restart_uints[] = {
-	{ "port", offsetof(struct serve_config, port) },
-	{ "workers", offsetof(struct serve_config, workers) },
-	{ "queue_depth", offsetof(struct serve_config, queue_depth) },
-	{ "max_io_size", offsetof(struct serve_config, max_io_size) },
-	{ "heartbeat_ms", offsetof(struct serve_config, heartbeat_ms) },
-	{ "max_sessions", offsetof(struct serve_config, max_sessions) },
-	{ "max_paths", offsetof(struct serve_config, max_paths) },
-	{ "max_devices", offsetof(struct serve_config, max_devices) },
+	const char *dflt;	/* a string: what NULL stands for; NULL: an unsigned int */
+} restart_settings[] = {
+	{ "port", offsetof(struct serve_config, port), NULL },
+	{ "transport", offsetof(struct serve_config, transport), "tcp" },
+	{ "workers", offsetof(struct serve_config, workers), NULL },
+	{ "queue_depth", offsetof(struct serve_config, queue_depth), NULL },
+	{ "max_io_size", offsetof(struct serve_config, max_io_size), NULL },
+	{ "heartbeat_ms", offsetof(struct serve_config, heartbeat_ms), NULL },
+	{ "max_sessions", offsetof(struct serve_config, max_sessions), NULL },
+	{ "max_paths", offsetof(struct serve_config, max_paths), NULL },
+	{ "max_devices", offsetof(struct serve_config, max_devices), NULL },
+	{ "control_socket", offsetof(struct serve_config, control_socket), "" },
 };
+#define NRESTART (sizeof(restart_settings) / sizeof(restart_settings[0]))
 
-static unsigned int uint_at(const struct serve_config *c, size_t off)
+static unsigned int *uint_at(const struct serve_config *c, size_t i)
 {
-	return *(const unsigned int *)((const char *)c + off);
+	return (unsigned int *)((char *)c + restart_settings[i].off);
 }
 
-static bool same_str(const char *a, const char *b, const char *dflt)
+static char **str_at(const struct serve_config *c, size_t i)
 {
-	return !strcmp(a ? a : dflt, b ? b : dflt);
+	return (char **)((char *)c + restart_settings[i].off);
+}
+
+static bool same(const struct serve_config *a, const struct serve_config *b, size_t i)
+{
+	const char *dflt = restart_settings[i].dflt;
+	const char *sa, *sb;
+
+	if (!dflt)
+		return *uint_at(a, i) == *uint_at(b, i);
+	sa = *str_at(a, i);
+	sb = *str_at(b, i);
+	return !strcmp(sa ? sa : dflt, sb ? sb : dflt);
 }
 
 static void add_name(char *buf, size_t len, const char *name)
@@ -497,22 +513,9 @@ void serve_config_restart_diff(const struct serve_config *run, const struct serv
 		listen = strcmp(run->listen[i], c->listen[i]);
 	if (listen)
 		add_name(buf, len, "listen");
-	for (size_t i = 0; i < sizeof(restart_uints) / sizeof(restart_uints[0]); i++) {
-		if (uint_at(run, restart_uints[i].off) != uint_at(c, restart_uints[i].off))
-			add_name(buf, len, restart_uints[i].name);
-		/* transport in the order of rnbd-serve.conf(5) */
-		if (!i && !same_str(run->transport, c->transport, "tcp"))
-			add_name(buf, len, "transport");
-	}
-	if (!same_str(run->control_socket, c->control_socket, ""))
-		add_name(buf, len, "control_socket");
-}
-
-static void take_str(char **to, char **from)
-{
-	free(*to);
-	*to = *from;
-	*from = NULL;
+	for (size_t i = 0; i < NRESTART; i++)
+		if (!same(run, c, i))
+			add_name(buf, len, restart_settings[i].name);
 }
 
 void serve_config_keep_restart(struct serve_config *c, struct serve_config *run)
@@ -522,9 +525,13 @@ void serve_config_keep_restart(struct serve_config *c, struct serve_config *run)
 	memcpy(c->listen, run->listen, sizeof(c->listen));
 	c->nlisten = run->nlisten;
 	run->nlisten = 0;
-	for (size_t i = 0; i < sizeof(restart_uints) / sizeof(restart_uints[0]); i++)
-		*(unsigned int *)((char *)c + restart_uints[i].off) =
-			uint_at(run, restart_uints[i].off);
-	take_str(&c->transport, &run->transport);
-	take_str(&c->control_socket, &run->control_socket);
+	for (size_t i = 0; i < NRESTART; i++) {
+		if (!restart_settings[i].dflt) {
+			*uint_at(c, i) = *uint_at(run, i);
+			continue;
+		}
+		free(*str_at(c, i));
+		*str_at(c, i) = *str_at(run, i);
+		*str_at(run, i) = NULL;
+	}
 }

@@ -89,13 +89,15 @@ static void usage(FILE *f)
 static int parse_uint(int opt, const char *arg, unsigned int min, unsigned int max,
 		      unsigned int *out)
 {
-	unsigned long v;
-	char *end;
+	/* strtoul alone would take " 12", "-1" (as ULONG_MAX) and "12abc" (as 12) */
+	bool digit = arg[0] >= '0' && arg[0] <= '9';
+	unsigned long v = 0;
+	char *end = NULL;
 
 	errno = 0;
-	/* strtoul would take " 12", "-1" (as ULONG_MAX) and "12abc" (as 12) */
-	v = arg[0] >= '0' && arg[0] <= '9' ? strtoul(arg, &end, 10) : 0;
-	if (arg[0] < '0' || arg[0] > '9' || errno || *end || v < min || v > max) {
+	if (digit)
+		v = strtoul(arg, &end, 10);
+	if (!digit || errno || *end || v < min || v > max) {
 		fprintf(stderr, "rnbd-serve: -%c '%s': a number from %u to %u\n", opt, arg, min,
 			max);
 		return -EINVAL;
