@@ -6,6 +6,7 @@
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer: unit and
 #                 integration suites (leaks fail the run)
 #   build-fuzz/   clang libFuzzer harnesses, FUZZ_SECONDS each (default 30)
+#   RNBD_VM_TESTS=1: also the vm suite in build/ (qemu, tests/vm/)
 # The last line is the summary "N passed, N failed, N skipped"; the exit
 # status is non-zero when anything failed.
 set -uo pipefail
@@ -46,6 +47,12 @@ run() {
 
 setup build && run build --no-suite fuzz --no-suite vm --no-suite bench \
 	|| broken=$((broken + 1))
+# opt-in: RNBD_VM_TESTS=1 also runs the VM suite (tests/vm/README.md)
+if [ "${RNBD_VM_TESTS:-0}" = 1 ]; then
+	echo "=== build: meson test --suite vm"
+	meson test -C build --print-errorlogs --suite vm --logbase testlog-vm
+	logs+=("build/meson-logs/testlog-vm.json")
+fi
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false && \
 	run build-asan --suite unit --suite integration || broken=$((broken + 1))
 if command -v clang >/dev/null; then
