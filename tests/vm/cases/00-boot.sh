@@ -9,6 +9,19 @@ step "shares"
 check "source tree on /host/src" test -f "$RNBD_SRC/tests/vm/cases/$VM_CASE.sh"
 if [ -d "$RNBD_BUILD/librnbd" ]; then
 	echo "ok: build directory on /host/build"
+	# every executable of the build finds its shared libraries in the image
+	n=0
+	for f in $(find "$RNBD_BUILD" -path "$RNBD_BUILD/vm-cache" -prune -o \
+		-name '*.p' -prune -o -type f -perm -u+x -print); do
+		[ "$(head -c 4 "$f" | tr -d '\177')" = ELF ] || continue
+		missing=$(/lib64/ld-linux-x86-64.so.2 --list "$f" 2>&1 | grep 'not found')
+		[ -z "$missing" ] || fail "${f#"$RNBD_BUILD"/}: $missing (add it to build-initramfs.sh)"
+		n=$((n + 1))
+	done
+	echo "ok: the libraries of $n executables in the build directory resolve"
+	if [ -x "$RNBD_BUILD/cli/rnbdctl" ]; then
+		check "rnbdctl runs: $(rnbdctl --version)" rnbdctl --version
+	fi
 else
 	echo "note: no build directory shared"
 fi

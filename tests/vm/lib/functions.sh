@@ -160,9 +160,11 @@ rdma_up() {
 	mod_loaded dummy || mod_load dummy numdummies=0
 	if ! ip link show "dummy$_p" >/dev/null 2>&1; then
 		ip link add "dummy$_p" type dummy || fail "ip link add dummy$_p"
-		ip addr add "$_addr/$RDMA_PREFIX" dev "dummy$_p" || fail "ip addr add $_addr"
-		ip link set "dummy$_p" up || fail "ip link set dummy$_p up"
 	fi
+	if ! ip -4 addr show dev "dummy$_p" | grep -q "inet $_addr/"; then
+		ip addr add "$_addr/$RDMA_PREFIX" dev "dummy$_p" || fail "ip addr add $_addr"
+	fi
+	ip link set "dummy$_p" up || fail "ip link set dummy$_p up"
 	if [ ! -e "/sys/class/infiniband/rxe$_p" ]; then
 		rdma link add "rxe$_p" type rxe netdev "dummy$_p" || fail "rdma link add rxe$_p"
 	fi
