@@ -21,17 +21,20 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
+#include "blkdev.h"
 #include "fusefs.h"
 #include "loopdev.h"
 #include "rnbdctl.h"
 #include "target.h"
+#include "ublk.h"
 
 struct mapping {
 	bool used;
 	char path[RNBD_NAME_MAX];
 	enum rnbd_access_mode mode;
 	struct rnbd_dev *dev;
-	uint64_t size;			/* what the loop device shows */
+	uint64_t size;			/* what the block device shows */
+	struct ublkdev *ublk;		/* ublk, or else FUSE file + loop: */
 	int fuse_idx;
 	int loop;
 	char node[32];
@@ -129,7 +132,7 @@ static json_object *device_json(struct mapping *m)
 	ipc_add_str(o, "mapping_path", m->path);
 	ipc_add_str(o, "access_mode", mode_str(m->mode));
 	ipc_add_str(o, "state", dm.connected ? "open" : "closed");
-	ipc_add_str(o, "backend", "fuse");
+	ipc_add_str(o, "backend", m->ublk ? "ublk" : "fuse");
 	ipc_add_int(o, "size", (int64_t)m->size);
 	ipc_add_int(o, "logical_block_size", info.logical_block_size);
 	ipc_add_int(o, "device_id", info.device_id);
@@ -188,19 +191,60 @@ static json_object *cmd_list(void)
 	return rep;
 }
 
+/* The FUSE file system, mounted on the first map that needs it. */
+static int fuse_get(void)
+{
+	char dir[512], mnt[PATH_MAX];
+	int ret;
+
+	if (dm.fs)
+		return 0;
+	rnbdctl_rundir(dir, sizeof(dir), "fuse");
+	snprintf(mnt, sizeof(mnt), "%s/%s", dir, dm.sessname);
+	ret = rnbdctl_mkdirs(dir);
+	if (!ret)
+		ret = fusefs_start(mnt, &dm.fs);
+	return ret;
+}
+
+static int expose_fuse(struct mapping *m, const struct rnbd_dev_info *info, bool ro)
+{
+	char file[PATH_MAX];
+	int ret = fuse_get();
+
+	if (ret)
+		return rnbdctl_err(ret, "cannot mount the FUSE file system: %s (is /dev/fuse there?)",
+				   strerror(-ret));
+	m->fuse_idx = fusefs_add(dm.fs, m->dev, info->size, ro, file, sizeof(file));
+	if (m->fuse_idx < 0)
+		return rnbdctl_err(m->fuse_idx, "no room for another device");
+	m->loop = loopdev_attach(file, info->logical_block_size, ro, m->node, sizeof(m->node));
+	if (m->loop < 0) {
+		ret = m->loop;
+		fusefs_remove(dm.fs, m->fuse_idx);
+		return rnbdctl_err(ret, "cannot attach a loop device to %s: %s", file,
+				   strerror(-ret));
+	}
+	return 0;
+}
+
 static json_object *cmd_map(json_object *req)
 {
 	const char *path = ipc_str(req, "path"), *mode_s = ipc_str(req, "access_mode");
+	const char *backend = ipc_str(req, "backend");
 	enum rnbd_access_mode mode = RNBD_ACCESS_RW;
 	struct rnbd_dev_info info;
 	struct mapping *m = NULL;
-	char file[512];
+	bool ublk;
 	int ret;
 
 	if (!path)
 		return ipc_error(EINVAL, "map needs a \"path\"");
 	if (mode_s && rnbdctl_mode_parse(mode_s, &mode))
 		return ipc_error(EINVAL, "access mode '%s': ro, rw or migration", mode_s);
+	if (backend && strcmp(backend, "auto") && strcmp(backend, "fuse") &&
+	    strcmp(backend, "ublk"))
+		return ipc_error(EINVAL, "backend '%s': auto, fuse or ublk", backend);
 	if (find(path))
 		return ipc_error(EEXIST, "%s is already mapped in session %s", path, dm.sessname);
 	for (unsigned int i = 0; i < FUSEFS_MAX && !m; i++)
@@ -209,23 +253,22 @@ static json_object *cmd_map(json_object *req)
 	if (!m)
 		return ipc_error(ENOSPC, "session %s has %d devices mapped", dm.sessname,
 				 FUSEFS_MAX);
+	/* ublk where the kernel has it, FUSE + loop everywhere */
+	ublk = backend && !strcmp(backend, "ublk");
+	if (!ublk && (!backend || !strcmp(backend, "auto")))
+		ublk = ublk_available();
+	else if (ublk && !ublk_available())
+		return ipc_error(ENODEV, "the kernel has no ublk_drv: use the fuse backend");
 	ret = rnbd_dev_open(dm.sess, path, mode, &m->dev);
 	if (ret)
 		return ipc_error(ret, "%s", rnbd_errmsg());
 	rnbd_dev_get_info(m->dev, &info);
-	m->fuse_idx = fusefs_add(dm.fs, m->dev, info.size, mode == RNBD_ACCESS_RO, file,
-				 sizeof(file));
-	if (m->fuse_idx < 0) {
+	m->ublk = NULL;
+	ret = ublk ? ublkdev_add(m->dev, mode == RNBD_ACCESS_RO, &m->ublk, m->node, sizeof(m->node)) :
+		     expose_fuse(m, &info, mode == RNBD_ACCESS_RO);
+	if (ret) {
 		rnbd_dev_close(m->dev);
-		return ipc_error(m->fuse_idx, "no room for another device");
-	}
-	m->loop = loopdev_attach(file, info.logical_block_size, mode == RNBD_ACCESS_RO, m->node,
-				 sizeof(m->node));
-	if (m->loop < 0) {
-		ret = m->loop;
-		fusefs_remove(dm.fs, m->fuse_idx);
-		rnbd_dev_close(m->dev);
-		return ipc_error(ret, "cannot attach a loop device to %s: %s", file, strerror(-ret));
+		return ipc_error(ret, "%s", rnbdctl_errmsg());
 	}
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	m->mode = mode;
@@ -241,12 +284,17 @@ static int unmap_one(struct mapping *m, bool force)
 {
 	int ret;
 
-	if (!force && loopdev_busy(m->loop))
+	if (!force && blkdev_busy(m->node))
 		return -EBUSY;
-	ret = loopdev_detach(m->loop, force);
-	if (ret && !force)
-		return ret;
-	fusefs_remove(dm.fs, m->fuse_idx);
+	if (m->ublk) {
+		ublkdev_del(m->ublk);
+		m->ublk = NULL;
+	} else {
+		ret = loopdev_detach(m->loop, force);
+		if (ret && !force)
+			return ret;
+		fusefs_remove(dm.fs, m->fuse_idx);
+	}
 	ret = rnbd_dev_close(m->dev);
 	dlog("unmapped %s (%s)%s", m->node, m->path, force ? " by force" : "");
 	m->used = false;
@@ -305,6 +353,9 @@ static json_object *cmd_remap(json_object *req, bool resize)
 	rnbd_dev_get_info(m->dev, &info);
 	if (!resize)
 		return device_json(m);	/* the size stays until a resize */
+	if (m->ublk)
+		return ipc_error(EOPNOTSUPP, "%s: ublk cannot change the size of a running device; "
+				 "unmap and map again", m->node);
 	if (ipc_int(req, "size", &size)) {
 		if (size <= 0 || (uint64_t)size > info.size)
 			return ipc_error(EINVAL, "%s: %lld bytes is not in 1..%llu, the export's size",
@@ -480,7 +531,7 @@ int rnbdctl_session_daemon(int argc, char **argv)
 	const char *paths[TARGET_MAX_PATHS], *transport = NULL, *policy = NULL;
 	struct rnbd_sess_opts o = { .size = sizeof(o), .event = on_event };
 	unsigned int npaths = 0;
-	char dir[512], mnt[PATH_MAX];
+	char dir[512];
 	int c, status = -1, lfd, sfd, ret;
 	sigset_t mask;
 
@@ -520,15 +571,6 @@ int rnbdctl_session_daemon(int argc, char **argv)
 	if (ret)
 		return fail(status, -ret, rnbd_errmsg());
 	dm.connected = true;
-	rnbdctl_rundir(dir, sizeof(dir), "fuse");
-	snprintf(mnt, sizeof(mnt), "%s/%s", dir, dm.sessname);
-	ret = rnbdctl_mkdirs(dir);
-	if (!ret)
-		ret = fusefs_start(mnt, &dm.fs);
-	if (ret) {
-		rnbd_sess_close(dm.sess);
-		return fail(status, -ret, "cannot mount the FUSE file system (is /dev/fuse there?)");
-	}
 	lfd = ipc_listen(dm.sock);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -536,7 +578,6 @@ int rnbdctl_session_daemon(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (lfd < 0 || sfd < 0) {
-		fusefs_stop(dm.fs);
 		rnbd_sess_close(dm.sess);
 		return fail(status, lfd < 0 ? -lfd : errno, "cannot make the control socket");
 	}
@@ -547,7 +588,8 @@ int rnbdctl_session_daemon(int argc, char **argv)
 	close(lfd);
 	close(sfd);
 	unlink(dm.sock);
-	fusefs_stop(dm.fs);
+	if (dm.fs)
+		fusefs_stop(dm.fs);
 	rnbd_sess_close(dm.sess);
 	dlog("session %s closed", dm.sessname);
 	rnbd_log_set_handler(NULL, NULL, RNBD_LOG_ERR);

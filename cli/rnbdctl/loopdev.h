@@ -17,7 +17,5 @@ int loopdev_attach(const char *file, uint32_t block_size, bool readonly, char *n
 int loopdev_detach(int n, bool force);
 /* Let loop N see a new size of its file. */
 int loopdev_set_capacity(int n);
-/* Whether /dev/loopN is mounted or open by another process. */
-bool loopdev_busy(int n);
 
 #endif

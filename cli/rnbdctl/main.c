@@ -229,9 +229,6 @@ static int map_one(const struct target *t, json_object **dev)
 	switch (t->backend) {
 	case BACKEND_KERNEL:
 		return kernel_map(t, dev);
-	case BACKEND_UBLK:
-		return rnbdctl_err(-EOPNOTSUPP, "the ublk backend is not available in this build; "
-						"use --backend fuse");
 	default:
 		return sessd_map(t, dev);
 	}

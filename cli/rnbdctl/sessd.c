@@ -279,6 +279,7 @@ int sessd_map(const struct target *t, json_object **dev)
 	ipc_add_str(req, "command", "map");
 	ipc_add_str(req, "path", t->device);
 	ipc_add_str(req, "access_mode", rnbdctl_mode_str(t->mode));
+	ipc_add_str(req, "backend", target_backend_str(t->backend));
 	lock = lock_sessions();
 	if (lock < 0) {
 		json_object_put(req);
