@@ -307,12 +307,11 @@ static int parse_root(struct ctx *x, const config_setting_t *root, struct serve_
 		} else if (!strcmp(k, "port")) {
 			ret = get_uint(x, s, 65535, &c->port);
 		} else if (!strcmp(k, "transport")) {
+			char why[128];
+
 			ret = get_string(x, s, &c->transport);
-			if (!ret && !strcmp(c->transport, "rdma"))
-				ret = fail(x, s, "transport \"rdma\" is not available: this server "
-					   "has a \"tcp\" transport only");
-			else if (!ret && strcmp(c->transport, "tcp"))
-				ret = fail(x, s, "transport must be \"tcp\"");
+			if (!ret && serve_transport_check(c->transport, why, sizeof(why)))
+				ret = fail(x, s, "%s", why);
 		} else if (!strcmp(k, "workers")) {
 			ret = get_uint(x, s, SERVE_MAX_WORKERS, &c->workers);
 		} else if (!strcmp(k, "queue_depth")) {
@@ -534,4 +533,21 @@ void serve_config_keep_restart(struct serve_config *c, struct serve_config *run)
 		*str_at(c, i) = *str_at(run, i);
 		*str_at(run, i) = NULL;
 	}
+}
+
+int serve_transport_check(const char *name, char *err, size_t len)
+{
+	if (!strcmp(name, "tcp"))
+		return 0;
+	if (!strcmp(name, "rdma")) {
+#ifdef RNBD_HAVE_RDMA
+		return 0;
+#else
+		snprintf(err, len, "transport \"rdma\" is not available: this rnbd-serve was built "
+			 "without RDMA");
+		return -EINVAL;
+#endif
+	}
+	snprintf(err, len, "transport \"%s\": \"tcp\" or \"rdma\"", name);
+	return -EINVAL;
 }

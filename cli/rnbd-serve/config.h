@@ -65,4 +65,7 @@ void serve_config_keep_restart(struct serve_config *c, struct serve_config *run)
 /* "4096", "64K", "1G", "2T": bytes; -EINVAL otherwise. */
 int serve_parse_size(const char *s, uint64_t *out);
 
+/* 0 for a transport this build serves, else -EINVAL with why in err. */
+int serve_transport_check(const char *name, char *err, size_t len);
+
 #endif

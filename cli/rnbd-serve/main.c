@@ -35,6 +35,7 @@ struct serve {
 	unsigned int port;
 	const char *socket;
 	unsigned int workers;
+	const char *transport;
 };
 
 static bool foreground;
@@ -70,7 +71,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rnbd-serve [-f] [-c FILE] [-l ADDR[:PORT]]... [-p PORT] [-m SIZE]\n"
-		"                  [-s SOCKET] [-w WORKERS] [-v|-q]\n"
+		"                  [-s SOCKET] [-t tcp|rdma] [-w WORKERS] [-v|-q]\n"
 		"       rnbd-serve -V|-h\n"
 		"  -c FILE   configuration (default " SERVE_DEFAULT_CONFIG ")\n"
 		"  -f        stay in the foreground, log to stderr\n"
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 		"  -m SIZE   size of the built-in memory export when there is no\n"
 		"            configuration file, a multiple of 4096 up to 1T (default 1G)\n"
 		"  -s PATH   control socket (default " SERVE_DEFAULT_SOCKET ")\n"
+		"  -t NAME   transport: tcp (default) or rdma\n"
 		"  -w N      I/O threads, 0 to %d (default: one per CPU)\n"
 		"  -v, -q    more, less logging\n"
 		"  -V        version\n"
@@ -187,6 +189,10 @@ static int load(struct serve *sv, struct serve_config *c, char *err, size_t len)
 	if (sv->socket) {
 		free(c->control_socket);
 		c->control_socket = strdup(sv->socket);
+	}
+	if (sv->transport) {
+		free(c->transport);
+		c->transport = strdup(sv->transport);
 	}
 	return 0;
 }
@@ -298,7 +304,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int c, sfd, cfd, status_fd = -1;
 
-	while ((c = getopt(argc, argv, "c:fl:p:m:s:w:vqVh")) != -1) {
+	while ((c = getopt(argc, argv, "c:fl:p:m:s:t:w:vqVh")) != -1) {
 		switch (c) {
 		case 'c':
 			sv.config_path = optarg;
@@ -325,6 +331,13 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 's': sv.socket = optarg; break;
+		case 't':
+			if (serve_transport_check(optarg, err, sizeof(err))) {
+				fprintf(stderr, "rnbd-serve: -t %s\n", err);
+				return 2;
+			}
+			sv.transport = optarg;
+			break;
 		case 'w':
 			if (parse_uint(c, optarg, 0, SERVE_MAX_WORKERS, &sv.workers))
 				return 2;

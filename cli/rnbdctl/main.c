@@ -19,6 +19,7 @@
 #include "rnbdtab.h"
 #include "sessd.h"
 #include "target.h"
+#include "ublk.h"
 
 #define EXIT_USAGE 2
 #define SERVE_SOCK_DEFAULT "/run/rnbd/serve.sock"
@@ -229,6 +230,11 @@ static int map_one(const struct target *t, json_object **dev)
 	switch (t->backend) {
 	case BACKEND_KERNEL:
 		return kernel_map(t, dev);
+	case BACKEND_UBLK:
+		/* before a session daemon connects anywhere */
+		if (!ublk_available())
+			return rnbdctl_err(-ENODEV, "the kernel has no ublk_drv: use --backend fuse");
+		return sessd_map(t, dev);
 	default:
 		return sessd_map(t, dev);
 	}

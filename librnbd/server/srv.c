@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "resolve.h"
+#include "rtrs/transport.h"
 #include "srv.h"
 #include "util/addr.h"
 #include "util/err.h"
@@ -213,9 +214,11 @@ int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 	if (o->size < sizeof(*o))
 		return rnbd_err_set(-EINVAL, "rnbd_srv_opts of %zu bytes, expected %zu", o->size,
 				    sizeof(*o));
-	if (o->transport && strcmp(o->transport, "tcp"))
-		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available",
-				    o->transport);
+	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
+	if (!ro.transport)
+		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
+				    o->transport, strcmp(o->transport, "rdma") ? "" :
+				    " (librnbd was built without RDMA)");
 	if (o->nlisten > 16)
 		return rnbd_err_set(-EINVAL, "%u listen addresses: at most 16", o->nlisten);
 	for (unsigned int i = 0; i < o->nlisten; i++) {

@@ -231,7 +231,9 @@ ctl_fails 1 "no device_path=" map --backend kernel "sessname=s path=ip:10.0.0.1"
 ctl_fails 1 "more than 6 paths" map --backend kernel "sessname=s path=ip:1.1.1.1 path=ip:1.1.1.2 path=ip:1.1.1.3 path=ip:1.1.1.4 path=ip:1.1.1.5 path=ip:1.1.1.6 path=ip:1.1.1.7 device_path=x"
 ctl_fails 1 "no '/', '.' or spaces" map --backend kernel --sessname a.b --path 10.0.0.1 x
 ctl_fails 1 "paths both in" map --backend kernel --path 10.0.0.1 "sessname=s path=ip:10.0.0.2 device_path=x"
-ctl_fails 1 "ublk backend is not available in this build" map --backend ublk "sessname=s path=ip:10.0.0.1 device_path=x"
+# where ublk_drv exists the daemon tries the loopback port 1 and is refused
+ctl_fails 1 "the kernel has no ublk_drv|refused" map --backend ublk \
+	"sessname=s dest_port=1 path=ip:127.0.0.1 device_path=x"
 ctl_fails 1 "backend 'nbd'" map --backend nbd "sessname=s path=ip:10.0.0.1 device_path=x"
 ctl_fails 2 "map needs one" map --backend kernel
 untouched "$CLT/map_device"

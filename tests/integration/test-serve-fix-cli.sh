@@ -44,8 +44,7 @@ conf_error() {
 	grep -qxE "rnbd-serve: $T/bad\.conf:$line: $re" <<<"$out" ||
 		{ echo "$out"; fail "no '$line: $re' for: $3"; }
 }
-conf_error 2 'transport "rdma" is not available: this server has a "tcp" transport only' \
-	'port = 1;\ntransport = "rdma";\n'
+conf_error 2 'transport "udp": "tcp" or "rdma"' 'port = 1;\ntransport = "udp";\n'
 conf_error 1 'listen\[0\] must be a string' 'listen = [ 5 ];\n'
 conf_error 1 'max_io_size 100 is smaller than 4096 \(0: the default\)' 'max_io_size = 100;\n'
 conf_error 3 'export m: size 1000 must be a multiple of 4096' \

@@ -80,9 +80,13 @@ END_TEST
 
 START_TEST(transport)
 {
-	bad(2, "transport \"rdma\" is not available: this server has a \"tcp\" transport only",
+#ifdef RNBD_HAVE_RDMA
+	good("port = 1;\ntransport = \"rdma\";\n");
+#else
+	bad(2, "transport \"rdma\" is not available: this rnbd-serve was built without RDMA",
 	    "port = 1;\ntransport = \"rdma\";\n");
-	bad(1, "transport must be \"tcp\"", "transport = \"udp\";\n");
+#endif
+	bad(1, "transport \"udp\": \"tcp\" or \"rdma\"", "transport = \"udp\";\n");
 	good("transport = \"tcp\";\n");
 }
 END_TEST
