@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -75,6 +76,12 @@ int rtrs_loop_start(struct rtrs_loop *loop, unsigned int idx, const char *name, 
 void rtrs_loop_post(struct rtrs_loop *loop, struct rtrs_loop_msg *msg)
 {
 	mpsc_push(&loop->mbox, &msg->node);
+	/* libuv 1.44's uv_async_send() first reads the handle's pending flag
+	 * without a barrier and returns if it is set.  Without this fence the
+	 * store that links our node can be ordered after that read (store to
+	 * load, allowed even on x86): the loop clears the flag, drains, does
+	 * not see the node yet, and the wake-up we skipped is lost for good. */
+	atomic_thread_fence(memory_order_seq_cst);
 	uv_async_send(&loop->wake);
 }
 
