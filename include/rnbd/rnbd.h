@@ -44,8 +44,10 @@ enum rnbd_log_level {
 typedef void (*rnbd_log_fn)(void *opaque, enum rnbd_log_level level, const char *msg);
 
 /*
- * Route library log messages up to max_level to fn (NULL: drop them, the
- * default).  fn may be called from any library thread, concurrently.
+ * Route library log messages up to max_level to fn (NULL: drop them).  fn
+ * may be called from any library thread, concurrently.  Until a program
+ * sets a handler, messages are dropped, or written to stderr when the
+ * environment has RNBD_LOG=error|warn|info|debug (up to that level).
  */
 RNBD_API void rnbd_log_set_handler(rnbd_log_fn fn, void *opaque, enum rnbd_log_level max_level);
 

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -39,4 +41,23 @@ void rnbd_log(enum rnbd_log_level level, const char *fmt, ...)
 	pthread_mutex_unlock(&sink_lock);
 	if (fn)
 		fn(opaque, level, msg);
+}
+
+static void stderr_sink(void *opaque, enum rnbd_log_level level, const char *msg)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	(void)opaque;
+	fprintf(stderr, "librnbd: %s: %s\n", names[level], msg);
+}
+
+/* RNBD_LOG: a program that sets no handler can still be watched. */
+__attribute__((constructor)) static void log_from_env(void)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	const char *v = getenv("RNBD_LOG");
+
+	for (unsigned int i = 0; v && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v, names[i]))
+			rnbd_log_set_handler(stderr_sink, NULL, (enum rnbd_log_level)i);
 }

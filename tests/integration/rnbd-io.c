@@ -60,7 +60,7 @@ static struct {
 	uint64_t region_off, region_len;
 	int allow[MAX_ALLOW];
 	unsigned int nallow;
-	uint32_t io_timeout_ms, reconnect_delay_ms;
+	uint32_t io_timeout_ms, reconnect_delay_ms, connect_timeout_ms;
 	unsigned int workers;
 	const char *wait_for;
 	const char *save_map;
@@ -91,8 +91,8 @@ static void usage(void)
 		"  stress URI                 verify-map URI MAPFILE    pattern OFF LEN SEED\n"
 		"options: --fua --flush --nounmap --seconds S --depth D --size-max N\n"
 		"  --region OFF:LEN --allow-errno E (repeatable) --io-timeout-ms MS\n"
-		"  --reconnect-delay-ms MS --workers N --wait-for FILE --save-map FILE\n"
-		"  --seed N\n");
+		"  --reconnect-delay-ms MS --connect-timeout-ms MS --workers N --wait-for FILE\n"
+		"  --save-map FILE --seed N\n");
 	exit(EXIT_USAGE);
 }
 
@@ -207,6 +207,7 @@ static void conn_open(struct conn *c, const char *uri)
 		.nr_workers = opt.workers,
 		.io_timeout_ms = opt.io_timeout_ms,
 		.reconnect_delay_ms = opt.reconnect_delay_ms,
+		.connect_timeout_ms = opt.connect_timeout_ms,
 	};
 	int ret;
 
@@ -938,6 +939,7 @@ static const struct option long_opts[] = {
 	{ "allow-errno", required_argument, NULL, 'a' },
 	{ "io-timeout-ms", required_argument, NULL, 't' },
 	{ "reconnect-delay-ms", required_argument, NULL, 'R' },
+	{ "connect-timeout-ms", required_argument, NULL, 'C' },
 	{ "workers", required_argument, NULL, 'w' },
 	{ "wait-for", required_argument, NULL, 'W' },
 	{ "save-map", required_argument, NULL, 'M' },
@@ -978,6 +980,7 @@ static void parse_opts(int argc, char **argv)
 			break;
 		case 't': opt.io_timeout_ms = (uint32_t)parse_size(optarg); break;
 		case 'R': opt.reconnect_delay_ms = (uint32_t)parse_size(optarg); break;
+		case 'C': opt.connect_timeout_ms = (uint32_t)parse_size(optarg); break;
 		case 'w': opt.workers = (unsigned int)parse_size(optarg); break;
 		case 'W': opt.wait_for = optarg; break;
 		case 'M': opt.save_map = optarg; break;
