@@ -10,7 +10,7 @@ apt-get install -y -qq --no-install-recommends \
 	libibverbs-dev librdmacm-dev rdma-core \
 	libfuse3-dev fuse3 scdoc jq iproute2 kmod util-linux e2fsprogs \
 	linux-headers-amd64 linux-source-6.1 xz-utils \
-	fio nbdkit libnbd-bin \
+	fio nbdkit libnbd-bin libnbd-dev \
 	qemu-system-x86 busybox-static cpio ibverbs-providers ibverbs-utils \
 	rdmacm-utils perftest \
 	>/dev/null
