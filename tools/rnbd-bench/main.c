@@ -42,9 +42,12 @@ static void watch(struct engine *e, const sigset_t *sigs, bool tty)
 
 	progress_sample(e, &prev);
 	while (atomic_load(&e->jobs_left)) {
-		uint64_t now = now_ns(), wait = next > now ? next - now : 0;
+		uint64_t now = now_ns(), wait = POLL_NS;
 		struct timespec ts;
 
+		/* without a terminal there is no tick to wake for */
+		if (tty)
+			wait = next > now ? next - now : 0;
 		if (wait > POLL_NS)
 			wait = POLL_NS;
 		ts = (struct timespec){ .tv_sec = 0, .tv_nsec = (long)wait };
