@@ -71,29 +71,49 @@ void srv_sess_free(struct rnbd_srv_sess *sess)
 }
 
 /*
- * The last I/O is out of a CLOSING slot: let go of the device.  srv_locked
- * when the caller holds srv->lock (a force close from the API).
+ * Let go of the device of a CLOSING slot whose close was claimed, with
+ * srv->lock held.  Returns the CLOSE to answer (NULL for a force close): the
+ * caller answers it once it holds no lock, as RTRS may run the response, and
+ * whatever a failed send sets off, on this thread.
  */
-static void finish_close(struct rnbd_srv_sess *sess, struct rnbd_slot *slot, bool srv_locked)
+static struct rtrs_srv_op *finish_close_locked(struct rnbd_srv *srv, struct rnbd_slot *slot)
+{
+	struct rtrs_srv_op *op = slot->close_op;
+
+	srv_dev_put(srv, slot->dev, slot->mode);
+	/* with the put, under srv->lock: snap_devs() must never see a freed dev */
+	slot->dev = NULL;
+	slot->close_op = NULL;
+	/* a force-closed id stays reserved: its client still believes in it */
+	atomic_store(&slot->state, slot->forcing ? SLOT_FORCED : SLOT_FREE);
+	return op;
+}
+
+/* Whoever takes close_claim finishes the close: the closer or the last I/O. */
+static bool close_claim(struct rnbd_slot *slot)
+{
+	return atomic_exchange(&slot->close_claim, false);
+}
+
+/* Finish a close claimed with no lock held, and answer its CLOSE. */
+static void close_finish(struct rnbd_srv_sess *sess, struct rnbd_slot *slot)
 {
 	struct rnbd_srv *srv = sess->srv;
 	struct rtrs_srv_op *op;
 
-	/* the closer and the last I/O may both get here: one does the work */
-	if (!atomic_exchange(&slot->close_claim, false))
-		return;
-	if (!srv_locked)
-		pthread_mutex_lock(&srv->lock);
-	srv_dev_put(srv, slot->dev, slot->mode);
-	if (!srv_locked)
-		pthread_mutex_unlock(&srv->lock);
-	slot->dev = NULL;
-	op = slot->close_op;
-	slot->close_op = NULL;
-	/* a force-closed id stays reserved: its client still believes in it */
-	atomic_store(&slot->state, slot->forcing ? SLOT_FORCED : SLOT_FREE);
+	pthread_mutex_lock(&srv->lock);
+	op = finish_close_locked(srv, slot);
+	pthread_mutex_unlock(&srv->lock);
 	if (op)
 		rtrs_srv_resp(op, 0);
+}
+
+/* An I/O leaves slot: the last one out of a CLOSING slot may finish it. */
+static void slot_leave(struct rnbd_srv_sess *sess, struct rnbd_slot *slot)
+{
+	if (atomic_fetch_sub(&slot->inflight, 1) == 1 &&
+	    atomic_load(&slot->state) == SLOT_CLOSING && close_claim(slot))
+		close_finish(sess, slot);
 }
 
 static struct rnbd_slot *slot_get(struct rnbd_srv_sess *sess, uint32_t id)
@@ -105,30 +125,22 @@ static struct rnbd_slot *slot_get(struct rnbd_srv_sess *sess, uint32_t id)
 	atomic_fetch_add(&slot->inflight, 1);
 	if (atomic_load(&slot->state) == SLOT_OPEN)
 		return slot;
-	if (atomic_fetch_sub(&slot->inflight, 1) == 1 && atomic_load(&slot->state) == SLOT_CLOSING)
-		finish_close(sess, slot, false);
+	slot_leave(sess, slot);
 	return NULL;
 }
 
-static void slot_put(struct rnbd_srv_sess *sess, struct rnbd_slot *slot)
-{
-	if (atomic_fetch_sub(&slot->inflight, 1) == 1 && atomic_load(&slot->state) == SLOT_CLOSING)
-		finish_close(sess, slot, false);
-}
-
 /*
- * Start closing an OPEN slot (sess->lock held); op is answered when done.
- * A force close comes with srv->lock held, a CLOSE without.
+ * Start closing an OPEN slot (sess->lock held); op, if any, is answered when
+ * done.  True when no I/O is left and the caller claimed the close: it must
+ * finish it, under srv->lock; otherwise the last I/O out does.
  */
-static void begin_close(struct rnbd_srv_sess *sess, struct rnbd_slot *slot,
-			struct rtrs_srv_op *op, bool forcing)
+static bool begin_close(struct rnbd_slot *slot, struct rtrs_srv_op *op, bool forcing)
 {
 	slot->forcing = forcing;
 	slot->close_op = op;
 	atomic_store(&slot->close_claim, true);
 	atomic_store(&slot->state, SLOT_CLOSING);
-	if (!atomic_load(&slot->inflight))
-		finish_close(sess, slot, forcing);
+	return !atomic_load(&slot->inflight) && close_claim(slot);
 }
 
 static int process_sess_info(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool read,
@@ -224,6 +236,7 @@ static int process_open(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool
 	struct rnbd_rsp_open rsp;
 	struct rnbd_srv_dev *dev;
 	struct rnbd_slot *slot;
+	bool opened = false;
 	uint32_t id = 0;
 	int ret;
 
@@ -232,20 +245,21 @@ static int process_open(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool
 		return ret;
 	if (!read || data_len < RNBD_OPEN_RSP_LEN)
 		return rnbd_err_set(-EINVAL, "OPEN with a %u-byte reply buffer", data_len);
+	/* in the order of srv.h: the device list, then the slots */
+	pthread_mutex_lock(&srv->lock);
 	pthread_mutex_lock(&sess->lock);
 	/* the kernel's rule: the same name in one session is the same id */
 	slot = slot_by_name(sess, req.dev_name, &id);
 	if (!slot) {
-		pthread_mutex_lock(&srv->lock);
 		ret = srv_dev_get(srv, sess->name, req.dev_name, req.access_mode, &dev);
 		if (!ret) {
 			ret = slot_alloc(sess, &slot, &id);
 			if (ret)
 				srv_dev_put(srv, dev, req.access_mode);
 		}
-		pthread_mutex_unlock(&srv->lock);
 		if (ret) {
 			pthread_mutex_unlock(&sess->lock);
+			pthread_mutex_unlock(&srv->lock);
 			rnbd_log_info("rnbd server: session %s: OPEN %s %s refused: %s",
 				      sess->name, req.dev_name,
 				      rnbd_access_mode_str(req.access_mode), rnbd_errmsg());
@@ -260,19 +274,22 @@ static int process_open(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool
 		atomic_store(&slot->bytes_read, 0);
 		atomic_store(&slot->bytes_written, 0);
 		atomic_store(&slot->state, SLOT_OPEN);
-		rnbd_log_info("rnbd server: session %s: device %u is %s (%s)", sess->name, id,
-			      req.dev_name, rnbd_access_mode_str(req.access_mode));
+		opened = true;
 	}
 	fill_open_rsp(slot, id, &rsp);
 	pthread_mutex_unlock(&sess->lock);
+	pthread_mutex_unlock(&srv->lock);
+	if (opened)
+		rnbd_log_info("rnbd server: session %s: device %u is %s (%s)", sess->name, id,
+			      req.dev_name, rnbd_access_mode_str(req.access_mode));
 	memset(data, 0, data_len);
 	rnbd_rsp_open_encode(&rsp, data, data_len);
 	rtrs_srv_resp(op, 0);
 	return 0;
 }
 
-static int process_close(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, const void *usr,
-			 uint16_t usr_len)
+static int process_close(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool read,
+			 void *data, uint32_t data_len, const void *usr, uint16_t usr_len)
 {
 	struct rnbd_req_close req;
 	struct rnbd_slot *slot;
@@ -281,11 +298,18 @@ static int process_close(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, con
 	ret = rnbd_req_close_decode(usr, usr_len, &req);
 	if (ret)
 		return ret;
+	/* CLOSE has no reply data: a read must not send the buffer's old bytes */
+	if (read)
+		memset(data, 0, data_len);
 	pthread_mutex_lock(&sess->lock);
 	slot = srv_sess_slot(sess, req.device_id);
 	if (slot && atomic_load(&slot->state) == SLOT_OPEN) {
-		begin_close(sess, slot, op, false);
+		bool finish = begin_close(slot, op, false);
+
+		/* srv->lock comes before sess->lock (srv.h): take it after */
 		pthread_mutex_unlock(&sess->lock);
+		if (finish)
+			close_finish(sess, slot);
 		return 0;
 	}
 	/* unknown ids are answered with success, as the kernel does; a
@@ -297,6 +321,7 @@ static int process_close(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, con
 	return 0;
 }
 
+/* srv->lock held: it keeps sess on the list, and comes before sess->lock. */
 int srv_sess_force_close(struct rnbd_srv_sess *sess, uint32_t id)
 {
 	struct rnbd_slot *slot;
@@ -309,7 +334,9 @@ int srv_sess_force_close(struct rnbd_srv_sess *sess, uint32_t id)
 	}
 	rnbd_log_info("rnbd server: session %s: force-closing device %u (%s)", sess->name, id,
 		      slot->name);
-	begin_close(sess, slot, NULL, true);
+	/* a force close has no op to answer, so none is answered under the locks */
+	if (begin_close(slot, NULL, true))
+		finish_close_locked(sess->srv, slot);
 	pthread_mutex_unlock(&sess->lock);
 	return 0;
 }
@@ -319,10 +346,16 @@ static void io_done(struct rnbd_bio *bio, int err)
 	struct rnbd_req *req = container_of(bio, struct rnbd_req, bio);
 	struct rnbd_srv_sess *sess = req->sess;
 	struct rnbd_slot *slot = req->slot;
+	struct rtrs_srv_op *op = req->op;
 
-	/* the op (and req with it) may be reused once answered */
-	rtrs_srv_resp(req->op, err);
-	slot_put(sess, slot);
+	/*
+	 * Out of the slot first, as the kernel's rnbd_endio() puts before it
+	 * answers: once the last op is answered RTRS may end the session, and
+	 * srv_sess_free() free the slot under us.  The op (and req with it)
+	 * may be reused once answered.
+	 */
+	slot_leave(sess, slot);
+	rtrs_srv_resp(op, err);
 }
 
 /* Whether the device can do op, and the range is inside it. */
@@ -378,7 +411,7 @@ static int process_io(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool r
 		return rnbd_err_set(-ENOTCONN, "device id %u is not open", io.device_id);
 	ret = io_check(slot, &io, read, data_len);
 	if (ret) {
-		slot_put(sess, slot);
+		slot_leave(sess, slot);
 		return ret;
 	}
 	rnbd_op = rnbd_io_op(io.rw);
@@ -404,7 +437,7 @@ static int process_io(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool r
 	};
 	ret = rnbd_bdev_submit(slot->dev->bdev, &req->bio);
 	if (ret)
-		slot_put(sess, slot);
+		slot_leave(sess, slot);
 	return ret;
 }
 
@@ -421,7 +454,7 @@ int srv_sess_request(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool re
 	case RNBD_MSG_OPEN:
 		return process_open(sess, op, read, data, data_len, usr, usr_len);
 	case RNBD_MSG_CLOSE:
-		return process_close(sess, op, usr, usr_len);
+		return process_close(sess, op, read, data, data_len, usr, usr_len);
 	}
 	if (type >= 0)
 		rnbd_err_set(-EINVAL, "unknown RNBD message type %d", type);

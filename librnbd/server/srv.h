@@ -4,10 +4,20 @@
  * (devices shared by sessions, access modes), sess.c (RNBD messages of a
  * session and its device slots).
  *
- * Locking: srv->lock guards the configuration, the device list and the
- * session list; sess->lock orders OPEN and CLOSE of one session.  The I/O
- * path takes neither: a device slot is found by id in blocks that are never
- * freed while the session lives, and pinned with its inflight counter.
+ * Locking: srv->lock guards the configuration, the device list (devices,
+ * their counts, and the slot->dev that point at them) and the session list;
+ * sess->lock orders OPEN, CLOSE and force close of one session, which start
+ * every change of its slots' states.  The I/O path takes neither: a device
+ * slot is found by id in blocks that are never freed while the session
+ * lives, and pinned with its inflight counter; the last I/O out of a
+ * CLOSING slot finishes the close under srv->lock alone.
+ *
+ * Lock order: srv->lock, then sess->lock.  An OPEN needs both at once, and
+ * the API (force close, session snapshots) finds the session under
+ * srv->lock, which is also what keeps it from being freed.  A CLOSE, which
+ * holds sess->lock and then needs srv->lock, lets go of sess->lock first.
+ * Neither lock is held across rtrs_srv_resp() or a foreach callback: both
+ * may come back into the server on the same thread.
  */
 #ifndef RNBD_SERVER_SRV_H
 #define RNBD_SERVER_SRV_H
@@ -66,7 +76,7 @@ struct rnbd_srv_sess {
 	struct list_head link;		/* srv->sessions */
 	char name[RTRS_NAME_MAX];
 	_Atomic int ver;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* after srv->lock, never before it */
 	unsigned int nblocks;
 	_Atomic(struct rnbd_slot *) *blocks;
 };
@@ -105,7 +115,7 @@ struct srv_conf {
 struct rnbd_srv {
 	struct rtrs_srv *rtrs;
 	unsigned int max_devices;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* before any sess->lock (see the top) */
 	struct srv_conf *conf;
 	struct list_head devs;
 	struct list_head sessions;
@@ -126,6 +136,7 @@ void srv_sess_free(struct rnbd_srv_sess *sess);
 int srv_sess_request(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool read, void *data,
 		     uint32_t data_len, const void *usr, uint16_t usr_len);
 struct rnbd_slot *srv_sess_slot(struct rnbd_srv_sess *sess, uint32_t id);
+/* with srv->lock held, sess on srv->sessions */
 int srv_sess_force_close(struct rnbd_srv_sess *sess, uint32_t id);
 
 #endif

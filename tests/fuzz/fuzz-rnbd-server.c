@@ -43,18 +43,8 @@ _Static_assert(MAX_DEVICES <= SLOTS_PER_BLOCK, "a session must have one block of
 #define OP_MAGIC	0x5250u
 #define MAX_DATA_LEN	0x20000u	/* le16 data_len + 64 KiB */
 
-/*
- * Known server bugs, reported but not fixed yet: by default the model
- * predicts what the server does today, so that fuzzing goes on past them;
- * FUZZ_SRV_STRICT=1 in the environment holds the server to its contract
- * (and makes their reproducers crash).  FUZZ_SRV_TRACE=1 prints each record
- * and its outcome, to read a reproducer.
- *
- * BUG_CLOSE_READ_BUF: a CLOSE that comes as an RTRS read is answered with
- * success and its buffer as it was, so RTRS sends the client data_len bytes
- * of whatever the op's buffer held before.
- */
-static bool strict, trace;
+/* FUZZ_SRV_TRACE=1 prints each record and its outcome, to read a reproducer. */
+static bool trace;
 
 /* ------------------------------------------------------------------ */
 /* RTRS stub: what sess.c and dev.c call of the RTRS server */
@@ -100,8 +90,8 @@ struct model_export {
 };
 
 /* The server's config holds char *, so these are arrays, not literals. */
-static char n_m1[] = "m1", n_m2[] = "m2", n_m3[] = "m3", n_ro[] = "ro";
-static char p_guest[] = "guest*";
+static char n_m1[] = "m1", n_m2[] = "m2", n_m3[] = "m3", n_ro[] = "ro", n_d_m4[] = "d/m4";
+static char p_guest[] = "guest*", p_d[] = "d/*";
 
 static struct srv_export exports[] = {
 	{ .name = n_m1, .type = RNBD_EXPORT_MEMORY, .size = 1 << 20 },
@@ -109,12 +99,16 @@ static struct srv_export exports[] = {
 	/* a last 64 KiB chunk of only 4 KiB */
 	{ .name = n_m3, .type = RNBD_EXPORT_MEMORY, .size = 68 << 10 },
 	{ .name = n_ro, .type = RNBD_EXPORT_MEMORY, .size = 8 << 10, .readonly = true },
+	/* a name with a '/', which OPEN can spell "/d//m4" */
+	{ .name = n_d_m4, .type = RNBD_EXPORT_MEMORY, .size = 4 << 10 },
 };
 #define NEXPORTS (sizeof(exports) / sizeof(exports[0]))
 
 static struct srv_rule rules[] = {
 	{ .sessions = p_guest, .devices = n_m1, .max_mode = RNBD_ACCESS_RO },
 	{ .sessions = p_guest, .devices = n_m3, .max_mode = -1 },
+	/* fnmatch() without FNM_PATHNAME: '*' goes across '/' */
+	{ .sessions = p_guest, .devices = p_d, .max_mode = RNBD_ACCESS_RO },
 };
 
 static struct srv_conf conf = {
@@ -128,6 +122,7 @@ struct model_slot {
 	int state;			/* SLOT_FREE, SLOT_OPEN or SLOT_FORCED */
 	unsigned int exp;		/* index in exports[] */
 	uint8_t mode;
+	char name[RNBD_NAME_MAX];	/* as the OPEN spelled it */
 	uint64_t reads, writes, bytes_read, bytes_written;
 };
 
@@ -246,7 +241,7 @@ NO_COVERAGE static void check_state(void)
 				continue;
 			FUZZ_CHECK(slot->dev == devs[m->exp]);
 			FUZZ_CHECK(slot->mode == m->mode);
-			FUZZ_CHECK(!strcmp(slot->name, exports[m->exp].name));
+			FUZZ_CHECK(!strcmp(slot->name, m->name));
 			FUZZ_CHECK(atomic_load(&slot->reads) == m->reads);
 			FUZZ_CHECK(atomic_load(&slot->writes) == m->writes);
 			FUZZ_CHECK(atomic_load(&slot->bytes_read) == m->bytes_read);
@@ -291,6 +286,7 @@ struct pred {
 	uint32_t id;
 	unsigned int exp;
 	uint8_t mode;
+	char name[RNBD_NAME_MAX];	/* of a new OPEN, as sent */
 	struct rnbd_req_io io;
 };
 
@@ -316,12 +312,52 @@ static uint32_t lowest_free_id(const struct model_sess *ms, unsigned int *in_use
 	return id;
 }
 
-/* rules[] above, for the two session names there are */
+/*
+ * The one spelling the server matches rules and exports against (resolve.h),
+ * built here component by component rather than as the server scans it:
+ * false for an empty name, slashes only, ".." anywhere or a "." component;
+ * otherwise the components joined by single '/', a trailing one kept.
+ */
+static bool normalise(const char *raw, char *out)
+{
+	const char *p = raw;
+	size_t n = 0;
+
+	if (strstr(raw, ".."))
+		return false;
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, "/");
+		len = strcspn(p, "/");
+		if (!len)
+			break;
+		if (len == 1 && p[0] == '.')
+			return false;
+		if (n)
+			out[n++] = '/';
+		memcpy(out + n, p, len);
+		n += len;
+		p += len;
+	}
+	if (!n)
+		return false;
+	if (raw[strlen(raw) - 1] == '/')
+		out[n++] = '/';
+	out[n] = '\0';
+	return true;
+}
+
+/* rules[] above, for the two session names there are; name normalised */
 static int rules_check(const struct model_sess *ms, const char *name, uint8_t mode)
 {
-	if (ms->guest && !strcmp(name, "m1") && mode > RNBD_ACCESS_RO)
+	if (!ms->guest)
+		return 0;
+	if (!strcmp(name, "m1") && mode > RNBD_ACCESS_RO)
 		return -EPERM;
-	if (ms->guest && !strcmp(name, "m3"))
+	if (!strcmp(name, "m3"))
+		return -EPERM;
+	if (!strncmp(name, "d/", 2) && mode > RNBD_ACCESS_RO)
 		return -EPERM;
 	return 0;
 }
@@ -330,6 +366,7 @@ static void predict_open(struct model_sess *ms, bool read, uint32_t data_len, co
 			 uint16_t usr_len, struct pred *p)
 {
 	unsigned int in_use, w, refs[NEXPORTS], wcnt[NEXPORTS];
+	char name[RNBD_NAME_MAX];
 	struct rnbd_req_open req;
 	int e;
 
@@ -340,19 +377,23 @@ static void predict_open(struct model_sess *ms, bool read, uint32_t data_len, co
 		p->err = -EINVAL;
 		return;
 	}
+	/* the same name, as sent: "/m1" after "m1" is a second opener */
 	for (uint32_t id = 0; id < NSLOTS; id++) {
-		if (ms->slot[id].state == SLOT_OPEN &&
-		    !strcmp(exports[ms->slot[id].exp].name, req.dev_name)) {
+		if (ms->slot[id].state == SLOT_OPEN && !strcmp(ms->slot[id].name, req.dev_name)) {
 			p->kind = P_OPEN_SAME;
 			p->id = id;
 			p->exp = ms->slot[id].exp;
 			return;
 		}
 	}
-	p->err = rules_check(ms, req.dev_name, req.access_mode);
+	if (!normalise(req.dev_name, name)) {
+		p->err = -EINVAL;
+		return;
+	}
+	p->err = rules_check(ms, name, req.access_mode);
 	if (p->err)
 		return;
-	e = export_find(req.dev_name);
+	e = export_find(name);
 	if (e < 0) {
 		/* no search path: a name is an export or nothing */
 		p->err = -ENOENT;
@@ -377,6 +418,7 @@ static void predict_open(struct model_sess *ms, bool read, uint32_t data_len, co
 	p->kind = P_OPEN_NEW;
 	p->exp = (unsigned int)e;
 	p->mode = req.access_mode;
+	memcpy(p->name, req.dev_name, sizeof(p->name));
 }
 
 static void predict_io(struct model_sess *ms, bool read, uint32_t data_len, const uint8_t *usr,
@@ -557,6 +599,7 @@ static void commit(struct model_sess *ms, const struct pred *p, int err, bool re
 	case P_OPEN_NEW:
 		m = &ms->slot[p->id];
 		*m = (struct model_slot){ .state = SLOT_OPEN, .exp = p->exp, .mode = p->mode };
+		memcpy(m->name, p->name, sizeof(m->name));
 		check_open_rsp(p, data, data_len);
 		break;
 	case P_OPEN_SAME:
@@ -567,7 +610,7 @@ static void commit(struct model_sess *ms, const struct pred *p, int err, bool re
 		if (p->id < NSLOTS)
 			ms->slot[p->id].state = SLOT_FREE;
 		/* the server zeroes any response buffer it does not fill */
-		if (read && strict)	/* BUG_CLOSE_READ_BUF */
+		if (read)
 			FUZZ_CHECK(all_zero(data, data_len));
 		break;
 	case P_IO:
@@ -686,12 +729,10 @@ static void do_force_close(struct fuzz_in *in, struct model_sess *ms)
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *s = getenv("FUZZ_SRV_STRICT");
+	const char *s = getenv("FUZZ_SRV_TRACE");
 
 	(void)argc;
 	(void)argv;
-	strict = s && *s && strcmp(s, "0");
-	s = getenv("FUZZ_SRV_TRACE");
 	trace = s && *s && strcmp(s, "0");
 	return 0;
 }

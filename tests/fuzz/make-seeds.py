@@ -219,8 +219,8 @@ def srv_open(sess, mode, name):
     return srv_req(sess, True, 56, rnbd_open(mode, name))
 
 
-def srv_close(sess, dev):
-    return srv_req(sess, False, 0, rnbd_hdr(MSG_CLOSE) + le32(dev))
+def srv_close(sess, dev, read=False, data_len=0):
+    return srv_req(sess, read, data_len, rnbd_hdr(MSG_CLOSE) + le32(dev))
 
 
 def srv_io(sess, dev, sector, rw, bi_size, seed=0, literal=b''):
@@ -272,6 +272,23 @@ def srv_seeds():
         srv_open(c, ACCESS_RW, b'm1') + srv_close(c, 0) +
         srv_open(c, ACCESS_RW, b'm1') +
         u8(SRV_RECONNECT | g) + srv_open(c, ACCESS_RW, b'm2'))
+    # OPEN names: spellings of one export (each its own opener), what the
+    # normalisation refuses, rules on the normal name; d/m4 has a '/'
+    s['names'] = (
+        srv_open(c, ACCESS_RO, b'/m1') + srv_open(c, ACCESS_RO, b'//m1') +
+        srv_open(c, ACCESS_RO, b'/m1') + srv_open(c, ACCESS_RW, b'm2/') +
+        srv_open(c, ACCESS_RW, b'./m2') + srv_open(c, ACCESS_RW, b'm2/.') +
+        srv_open(c, ACCESS_RW, b'd/./m4') + srv_open(c, ACCESS_RW, b'') +
+        srv_open(c, ACCESS_RW, b'///') + srv_open(c, ACCESS_RW, b'a..b') +
+        srv_open(g, ACCESS_RW, b'//m3') + srv_open(g, ACCESS_RW, b'/d//m4') +
+        srv_open(g, ACCESS_RO, b'd/m4') + srv_open(g, ACCESS_RW, b'/m1') +
+        srv_open(c, ACCESS_RW, b'd//m4') + srv_io(c, 2, 0, OP_WRITE, 4096, 5) +
+        srv_io(g, 0, 0, OP_READ, 4096))
+    # CLOSE as an RTRS read, of an open id and of an unknown one: the
+    # server sends back a zeroed buffer, never what the op held before
+    s['close-read'] = (
+        srv_open(c, ACCESS_RW, b'm1') + srv_close(c, 0, True, 64) +
+        srv_close(c, 9, True, 0x10040))
     return s
 
 
