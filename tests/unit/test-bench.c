@@ -218,6 +218,12 @@ START_TEST(opts_all)
 	ck_assert_uint_eq(o.read_pct, 50);
 	ck_assert_int_eq(parse(&o, err, "--rw randrw:0 x"), OPTS_RUN);
 	ck_assert_uint_eq(o.read_pct, 0);
+	/* --bs takes a list as --bssplit does */
+	ck_assert_int_eq(parse(&o, err, "--bs " IONOS " x"), OPTS_RUN);
+	ck_assert_uint_eq(o.bs.n, 8);
+	ck_assert_uint_eq(o.bs.max, 65536);
+	ck_assert_int_eq(parse(&o, err, "--bs 4k/50:64k/50 x"), OPTS_RUN);
+	ck_assert_uint_eq(o.bs.n, 2);
 	ck_assert_int_eq(parse(&o, err, "--seed 0x10 x"), OPTS_RUN);
 	ck_assert_uint_eq(o.seed, 16);
 }
@@ -243,6 +249,7 @@ START_TEST(opts_errors)
 		{ "--bs 32M x", "from 512 to 16M" },
 		{ "--bssplit 4k/60:8k/60 x", "--bssplit '4k/60:8k/60': the percentages add up to 120" },
 		{ "--bs 4k --bssplit 4k x", "one or the other" },
+		{ "--bs 4k/60:8k/60 x", "--bs '4k/60:8k/60': the percentages add up to 120" },
 		{ "--iodepth 0 x", "--iodepth 0: a whole number from 1 to 4096" },
 		{ "--iodepth 4097 x", "from 1 to 4096" },
 		{ "--iodepth -1 x", "--iodepth -1" },

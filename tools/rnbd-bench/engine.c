@@ -289,6 +289,7 @@ static int init_job(struct engine *e, struct job *j, unsigned int idx, char *err
 		s->buf = aligned_alloc(4096, buf_len);
 		if (!s->buf)
 			return -ENOMEM;
+		e->buf_bytes += buf_len;
 		/* what plain writes carry: not zeroes, which some backends skip */
 		memset(s->buf, 0x5a, buf_len);
 	}

@@ -77,6 +77,7 @@ struct engine {
 	_Atomic uint64_t sectors_checked, mismatches;
 	struct job *jobs;
 	unsigned int njobs;
+	uint64_t buf_bytes;		/* the slots' data buffers, all jobs */
 };
 
 static inline struct slot *job_slot(struct job *j, unsigned int i)

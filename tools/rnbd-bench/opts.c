@@ -15,7 +15,8 @@ const char opts_usage[] =
 	"       nbd+unix:///[EXPORT]?socket=PATH (libnbd)\n"
 	"  --rw MODE          read, write, randread, randwrite, randrw[:READ_PERCENT]\n"
 	"                     (default randread; randrw is 50% reads)\n"
-	"  --bs SIZE          request size (default 4k)\n"
+	"  --bs SIZE|SPLIT    request size (default 4k), or sizes and shares as\n"
+	"                     --bssplit takes them\n"
 	"  --bssplit SPLIT    sizes and shares, e.g. 512/20:4k/50:64k/30\n"
 	"  --iodepth N        requests in flight per job (default 1)\n"
 	"  --jobs N           threads, each with its own queue (default 1)\n"
@@ -193,10 +194,15 @@ int opts_parse(struct bench_opts *o, int argc, char **argv, char *err, size_t er
 		switch (c) {
 		case O_RW: ret = parse_rw(o, optarg, err, errlen); break;
 		case O_BS: {
+			char why[256];
 			uint64_t v;
 
 			bs_arg = optarg;
-			if (size_parse(optarg, &v))
+			/* fio's spelling: --bs also takes a list, as --bssplit does */
+			if (strpbrk(optarg, "/:")) {
+				if (bssplit_parse(optarg, &o->bs, why, sizeof(why)))
+					ret = bad(err, errlen, "--bs %s", why);
+			} else if (size_parse(optarg, &v))
 				ret = bad(err, errlen, "--bs %s: not a size (like 512, 4k, 1M)",
 					  optarg);
 			else if (bssplit_single(&o->bs, v, err, errlen))

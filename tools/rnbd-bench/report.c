@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "report.h"
 #include "size.h"
@@ -11,6 +12,8 @@ static const char *const dir_name[] = { "read", "write", "total" };
 
 void report_collect(struct bench_result *r, struct engine *e)
 {
+	struct rusage ru;
+
 	memset(r, 0, sizeof(*r));
 	r->proto = e->ops->proto;
 	r->secs = (double)e->window_ns / 1e9;
@@ -28,6 +31,9 @@ void report_collect(struct bench_result *r, struct engine *e)
 	r->sectors_checked = e->sectors_checked;
 	r->mismatches = e->mismatches;
 	r->error = atomic_load(&e->err) ? e->errmsg : NULL;
+	r->buf_bytes = e->buf_bytes;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		r->max_rss = (uint64_t)ru.ru_maxrss * 1024;	/* Linux: KiB */
 }
 
 static double rate(uint64_t n, double secs)
@@ -93,6 +99,8 @@ void report_text(FILE *f, const struct bench_opts *o, const struct bench_result 
 	if (r->verified)
 		fprintf(f, "  verify: %" PRIu64 " sectors checked, %" PRIu64 " mismatches\n",
 			r->sectors_checked, r->mismatches);
+	fprintf(f, "  memory: peak RSS %.1f MiB, of which request buffers %.1f MiB\n",
+		(double)r->max_rss / 1048576, (double)r->buf_bytes / 1048576);
 }
 
 static json_object *dir_json(const struct bench_result *r, int dir)
@@ -116,7 +124,7 @@ static json_object *dir_json(const struct bench_result *r, int dir)
 
 int report_json(FILE *f, const struct bench_opts *o, const struct bench_result *r)
 {
-	json_object *j = json_object_new_object(), *split = json_object_new_array();
+	json_object *j = json_object_new_object(), *split = json_object_new_array(), *mem;
 	const char *text;
 
 	if (!j || !split)
@@ -150,6 +158,10 @@ int report_json(FILE *f, const struct bench_opts *o, const struct bench_result *
 		json_object_object_add(v, "mismatches", json_object_new_uint64(r->mismatches));
 		json_object_object_add(j, "verify", v);
 	}
+	mem = json_object_new_object();
+	json_object_object_add(mem, "max_rss", json_object_new_uint64(r->max_rss));
+	json_object_object_add(mem, "buffers", json_object_new_uint64(r->buf_bytes));
+	json_object_object_add(j, "memory", mem);
 	json_object_object_add(j, "error", r->error ? json_object_new_string(r->error) : NULL);
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -16,6 +16,12 @@ struct bench_result {
 	uint64_t bytes[3];
 	bool verified;			/* --verify ran */
 	uint64_t sectors_checked, mismatches;
+	/*
+	 * The process's peak resident memory, and how much of it the request
+	 * buffers are: the rest is the protocol library's (its session, its
+	 * connections) and the program's.
+	 */
+	uint64_t max_rss, buf_bytes;
 	const char *error;		/* NULL: none */
 };
 
