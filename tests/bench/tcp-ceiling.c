@@ -86,6 +86,37 @@ static int full_io(int fd, void *buf, size_t len, bool out)
 	return 0;
 }
 
+/*
+ * A header and its data in one system call (0, or -1 on EOF or error): as
+ * any real protocol sends them, and two sends of a NODELAY socket would be
+ * two segments and two wake-ups of the peer.
+ */
+static int full_io2(int fd, void *hdr, size_t hlen, void *data, size_t dlen, bool out)
+{
+	struct iovec iov[2] = { { hdr, hlen }, { data, dlen } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = dlen ? 2 : 1 };
+
+	while (m.msg_iovlen) {
+		ssize_t n = out ? sendmsg(fd, &m, MSG_NOSIGNAL) : recvmsg(fd, &m, MSG_WAITALL);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (m.msg_iovlen && (size_t)n >= m.msg_iov->iov_len) {
+			n -= (ssize_t)m.msg_iov->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
+		}
+		if (m.msg_iovlen) {
+			m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + n;
+			m.msg_iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 static void nodelay(int fd)
 {
 	int one = 1;
@@ -129,7 +160,7 @@ static void *serve_conn(void *arg)
 	while (buf && !full_io(fd, &m, sizeof(m), false) && m.len <= BS_MAX && m.want <= BS_MAX &&
 	       !full_io(fd, buf, m.len, false)) {
 		m.len = m.want;
-		if (full_io(fd, &m, sizeof(m), true) || full_io(fd, buf, m.want, true))
+		if (full_io2(fd, &m, sizeof(m), buf, m.want, true))
 			break;
 	}
 	close(fd);
@@ -226,8 +257,9 @@ static void *ping_pong(void *arg)
 		uint64_t t0 = now_ns();
 
 		next_request(c, &m);
-		if (full_io(c->fd, &m, sizeof(m), true) || full_io(c->fd, c->buf, m.len, true) ||
-		    full_io(c->fd, &r, sizeof(r), false) || full_io(c->fd, c->rbuf, r.len, false))
+		/* the client knows how much comes back: header and data in one read */
+		if (full_io2(c->fd, &m, sizeof(m), c->buf, m.len, true) ||
+		    full_io2(c->fd, &r, sizeof(r), c->rbuf, m.want, false))
 			die("ping-pong");
 		count(t0, m.len + r.len);
 	}
@@ -249,7 +281,7 @@ static void *send_loop(void *arg)
 		c->t0[head % c->depth] = now_ns();
 		c->len[head % c->depth] = m.len + m.want;
 		head++;
-		if (full_io(c->fd, &m, sizeof(m), true) || full_io(c->fd, c->buf, m.len, true))
+		if (full_io2(c->fd, &m, sizeof(m), c->buf, m.len, true))
 			die("send");
 	}
 	/* the server answers what it has, then sees the end: so does the receiver */
