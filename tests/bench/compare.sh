@@ -3,35 +3,49 @@
 # rnbd against NBD on loopback, by the same load generator in the same run:
 # rnbd-serve's memory export and nbdkit's memory plugin of the same size,
 # both driven by rnbd-bench (librnbd / libnbd, asynchronous, one job).  fio's
-# nbd engine runs two of the jobs too, to show that rnbd-bench does not
-# handicap NBD; tcp-ceiling gives what raw TCP request/response can do with
-# the same requests.  Each job runs ROUNDS times, the targets alternating
-# their order every round; the table has the medians.  See doc/performance.md.
+# nbd engine runs every job against nbdkit too, to show that rnbd-bench does
+# not handicap NBD; tcp-ceiling gives what a minimal blocking TCP
+# request/response pair does with the same requests.  A last job runs rnbd
+# over two paths (127.0.0.1 and 127.0.0.2) against the same job over one.
+# Each job runs ROUNDS times, the targets alternating their order every
+# round; the tables have the medians, and every figure in them is a ratio
+# of two measurements of the same run.  See doc/performance.md.
 #
 # Usage: compare.sh RNBD_SERVE RNBD_BENCH TCP_CEILING
 # Environment: ROUNDS (3), SECS (5, measured per run), RAMP (1, not counted),
-#   SIZE (1G, both devices), ONLY (job names to run, space-separated).
+#   SIZE (1G, both devices), ONLY (job names to run, space-separated),
+#   MARKDOWN (1: print the tables as markdown, for doc/performance.md).
 . "$(dirname "$0")/../integration/lib.sh"
-serve=$1
-bench=$2
-ceiling=$3
+serve=${1:?usage: $0 RNBD_SERVE RNBD_BENCH TCP_CEILING}
+bench=${2:?usage: $0 RNBD_SERVE RNBD_BENCH TCP_CEILING}
+ceiling=${3:?usage: $0 RNBD_SERVE RNBD_BENCH TCP_CEILING}
 rounds=${ROUNDS:-3}
 secs=${SECS:-5}
 ramp=${RAMP:-1}
 size=${SIZE:-1G}
 only=${ONLY:-}
+md=${MARKDOWN:-0}
 IONOS=512/20:1k/16:2k/9:4k/12:8k/19:16k/10:32k/8:64k/4
+# one run may take its time plus a connection, never more than this
+limit=$(awk -v s="$secs" -v r="$ramp" 'BEGIN { printf "%d", s + r + 60 }')
 
-requires_cmd nbdkit fio jq ss
+requires_cmd nbdkit fio jq ss timeout awk
 fio --enghelp=nbd >/dev/null 2>&1 || skip "fio has no nbd engine"
+"$bench" --help | grep -q 'nbd://' || skip "rnbd-bench was built without libnbd"
 
-start_bg serve "$serve" -f -l 127.0.0.1:0 -s "$T/serve.sock" -m "$size"
+cat >"$T/serve.conf" <<EOF
+dev_search_path = "";
+exports = ( { name = "memory"; type = "memory"; size = "$size"; } );
+EOF
+start_bg serve "$serve" -f -c "$T/serve.conf" -l 127.0.0.1:0 -l 127.0.0.2:0 -s "$T/serve.sock"
 start_bg nbdkit nbdkit -f -i 127.0.0.1 -p 0 memory "$size"
 start_bg tcp "$ceiling" server -l 127.0.0.1:0
-wait_for_line "$T/serve.err" 'info: ready' || fail "rnbd-serve did not start"
-wait_for_line "$T/tcp.out" '^listening on' || fail "tcp-ceiling server did not start"
+wait_for_line "$T/serve.err" 'info: ready' || { show_bg serve; fail "rnbd-serve did not start"; }
+wait_for_line "$T/tcp.out" '^listening on' || { show_bg tcp; fail "tcp-ceiling did not start"; }
 rport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.err")
+rport2=$(sed -n 's/.*listening on 127\.0\.0\.2:\([0-9]*\)$/\1/p' "$T/serve.err")
 tport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/tcp.out")
+[ -n "$rport" ] && [ -n "$rport2" ] || { show_bg serve; fail "no ports in rnbd-serve's log"; }
 # nbdkit does not say which port it got: ask the kernel for its socket
 nport=
 for _ in $(seq 100); do
@@ -42,91 +56,153 @@ for _ in $(seq 100); do
 done
 [ -n "$nport" ] || { show_bg nbdkit; fail "nbdkit did not start"; }
 RNBD=rnbd://127.0.0.1:$rport/memory
+RNBD2=rnbd://127.0.0.1:$rport,127.0.0.2:$rport2/memory
 NBD=nbd://127.0.0.1:$nport
 
-# IOPS of one measurement, on stdout; the tool's output in $T/last on failure
+# IOPS of one measurement, on stdout; the tool's output in $T/last
 run_bench() {
-	"$bench" --json --runtime "$secs" --ramp "$ramp" "$@" >"$T/last" 2>&1 &&
-		jq -er '.total.iops' "$T/last" 2>/dev/null ||
+	timeout -k 5 "$limit" "$bench" --json --runtime "$secs" --ramp "$ramp" "$@" \
+		>"$T/last" 2>&1 && jq -er '.total.iops' "$T/last" 2>/dev/null ||
 		{ echo "rnbd-bench $* failed:" >&2; cat "$T/last" >&2; return 1; }
 }
 run_fio() {
 	# --output: fio prints a line of its own on stdout with the nbd engine
-	fio --name=cmp --ioengine=nbd --uri="$NBD" --numjobs=1 --time_based \
-		--runtime="$secs" --ramp_time="$ramp" --norandommap --randrepeat=0 \
-		--output-format=json --output="$T/fio.json" "$@" >"$T/last" 2>&1 &&
+	timeout -k 5 "$limit" fio --name=cmp --ioengine=nbd --uri="$NBD" --numjobs=1 \
+		--time_based --runtime="$secs" --ramp_time="$ramp" --norandommap \
+		--randrepeat=0 --output-format=json --output="$T/fio.json" "$@" >"$T/last" 2>&1 &&
 		jq -er '.jobs[0].read.iops + .jobs[0].write.iops' "$T/fio.json" ||
 		{ echo "fio $* failed:" >&2; cat "$T/last" >&2; return 1; }
 }
 run_ceiling() {
-	"$ceiling" client -p "127.0.0.1:$tport" -t "$secs" -R "$ramp" "$@" 2>"$T/last" |
-		sed -n 's/^iops \([0-9.]*\) .*/\1/p' | grep . ||
+	timeout -k 5 "$limit" "$ceiling" client -p "127.0.0.1:$tport" -t "$secs" -R "$ramp" "$@" \
+		2>"$T/last" | sed -n 's/^iops \([0-9.]*\) .*/\1/p' | grep . ||
 		{ echo "tcp-ceiling $* failed:" >&2; cat "$T/last" >&2; return 1; }
 }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-
-echo "# rnbd vs nbd, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(uname -sr)"
-echo "# ${rounds} rounds x ${secs} s (+${ramp} s ramp) per target and job; devices ${size}," \
-	"memory-backed; medians"
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # Both devices start sparse: write them through once, so that reads move
 # data on both sides rather than the zeroes of a hole.
 for uri in "$RNBD" "$NBD"; do
-	"$bench" --rw write --bs 1M --iodepth 8 --once --runtime 600 "$uri" >"$T/last" 2>&1 ||
-		{ cat "$T/last"; fail "prefilling $uri"; }
+	timeout -k 5 600 "$bench" --rw write --bs 1M --iodepth 8 --once --runtime 600 "$uri" \
+		>"$T/last" 2>&1 || { cat "$T/last"; fail "prefilling $uri"; }
 done
 
-# name | rnbd-bench options | fio options (- for none) | tcp-ceiling options
+# name | rnbd-bench options | fio options | tcp-ceiling options
+# (2paths: rnbd over both addresses, against rnbd over one)
 jobs=$(cat <<EOT
-4k-randread-qd1|--rw randread --bs 4k --iodepth 1|-|-b 4k -r 100 -d 1
+4k-randread-qd1|--rw randread --bs 4k --iodepth 1|--rw=randread --bs=4k --iodepth=1|-b 4k -r 100 -d 1
 4k-randread-qd32|--rw randread --bs 4k --iodepth 32|--rw=randread --bs=4k --iodepth=32|-b 4k -r 100 -d 32
-4k-randwrite-qd32|--rw randwrite --bs 4k --iodepth 32|-|-b 4k -r 0 -d 32
+4k-randwrite-qd32|--rw randwrite --bs 4k --iodepth 32|--rw=randwrite --bs=4k --iodepth=32|-b 4k -r 0 -d 32
 1m-read-qd8|--rw read --bs 1M --iodepth 8|--rw=read --bs=1M --iodepth=8|-b 1M -r 100 -d 8
-1m-write-qd8|--rw write --bs 1M --iodepth 8|-|-b 1M -r 0 -d 8
-ionos-randrw-qd128|--rw randrw:50 --bssplit $IONOS --iodepth 128|-|-B $IONOS -r 50 -d 128
+1m-write-qd8|--rw write --bs 1M --iodepth 8|--rw=write --bs=1M --iodepth=8|-b 1M -r 0 -d 8
+ionos-randrw-qd128|--rw randrw:50 --bs $IONOS --iodepth 128|--rw=randrw --rwmixread=50 --bssplit=$IONOS --iodepth=128|-B $IONOS -r 50 -d 128
+4k-randread-qd32-2paths|--rw randread --bs 4k --iodepth 32|2paths|-
 EOT
 )
 
-table=()
+rows=()
 details=()
+mem=
 while IFS='|' read -r name bopts fopts copts; do
 	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
-	r_rnbd=() r_nbd=() r_fio=() r_tcp=()
+	echo "running $name ($rounds rounds)" >&2
+	r_rnbd=() r_nbd=() r_fio=() r_tcp=() r_two=()
+	order_odd="rnbd nbd fio tcp" order_even="tcp fio nbd rnbd"
+	[ "$fopts" = 2paths ] && order_odd="rnbd two" order_even="two rnbd"
 	for round in $(seq "$rounds"); do
 		# alternate the order, so that neither target always runs on a
 		# machine warmed (or disturbed) by the other
-		order="rnbd nbd fio tcp"
-		[ $((round % 2)) = 0 ] && order="tcp fio nbd rnbd"
+		order=$order_odd
+		[ $((round % 2)) = 0 ] && order=$order_even
 		for what in $order; do
 			case $what in
-			rnbd) v=$(run_bench $bopts "$RNBD") || fail "$name" ; r_rnbd+=("$v") ;;
-			nbd) v=$(run_bench $bopts "$NBD") || fail "$name" ; r_nbd+=("$v") ;;
-			fio) [ "$fopts" = - ] && continue
-			     v=$(run_fio $fopts) || fail "$name"; r_fio+=("$v") ;;
+			rnbd)
+				if [ "$name" = ionos-randrw-qd128 ] && [ -z "$mem" ]; then
+					# resident memory of the server and the client at QD128
+					base=$(rss_kib "${BG_PID[serve]}")
+					run_bench $bopts "$RNBD" >"$T/v" &
+					sleep "$(awk -v s="$secs" -v r="$ramp" 'BEGIN { print r + s / 2 }')"
+					peak=$(rss_kib "${BG_PID[serve]}")
+					wait $! || fail "$name"
+					v=$(cat "$T/v")
+					mem="$base $peak $(jq -r '"\(.memory.max_rss) \(.memory.buffers)"' "$T/last")"
+				else
+					v=$(run_bench $bopts "$RNBD") || fail "$name"
+				fi
+				r_rnbd+=("$v") ;;
+			two) v=$(run_bench $bopts "$RNBD2") || fail "$name"; r_two+=("$v") ;;
+			nbd) v=$(run_bench $bopts "$NBD") || fail "$name"; r_nbd+=("$v") ;;
+			fio) v=$(run_fio $fopts) || fail "$name"; r_fio+=("$v") ;;
 			tcp) v=$(run_ceiling $copts) || fail "$name"; r_tcp+=("$v") ;;
 			esac
 		done
 	done
 	m_rnbd=$(printf '%s\n' "${r_rnbd[@]}" | median)
-	m_nbd=$(printf '%s\n' "${r_nbd[@]}" | median)
-	m_tcp=$(printf '%s\n' "${r_tcp[@]}" | median)
-	fio_cols="- -"
-	if [ "${#r_fio[@]}" -gt 0 ]; then
-		m_fio=$(printf '%s\n' "${r_fio[@]}" | median)
-		fio_cols="$(printf '%.0f' "$m_fio") $(ratio "$m_nbd" "$m_fio")"
+	if [ "$fopts" = 2paths ]; then
+		m_two=$(printf '%s\n' "${r_two[@]}" | median)
+		two_row="$name $(printf '%.0f %.0f' "$m_two" "$m_rnbd") $(ratio "$m_two" "$m_rnbd")"
+		details+=("$name: 2 paths ${r_two[*]} | 1 path ${r_rnbd[*]}")
+		continue
 	fi
-	table+=("$(printf '%s %.0f %.0f %s %.0f %s %s %s' "$name" "$m_rnbd" "$m_nbd" \
-		"$(ratio "$m_rnbd" "$m_nbd")" "$m_tcp" "$(ratio "$m_rnbd" "$m_tcp")" \
-		"$(ratio "$m_nbd" "$m_tcp")" "$fio_cols")")
-	details+=("$name: rnbd ${r_rnbd[*]} | nbd ${r_nbd[*]} | fio-nbd ${r_fio[*]:--} | tcp ${r_tcp[*]}")
+	m_nbd=$(printf '%s\n' "${r_nbd[@]}" | median)
+	m_fio=$(printf '%s\n' "${r_fio[@]}" | median)
+	m_tcp=$(printf '%s\n' "${r_tcp[@]}" | median)
+	row="$name $(printf '%.0f %.0f %.0f %.0f' "$m_rnbd" "$m_nbd" "$m_fio" "$m_tcp")"
+	row+=" $(ratio "$m_rnbd" "$m_nbd") $(ratio "$m_nbd" "$m_fio")"
+	row+=" $(ratio "$m_rnbd" "$m_tcp") $(ratio "$m_nbd" "$m_tcp")"
+	rows+=("$row")
+	details+=("$name: rnbd ${r_rnbd[*]} | nbd ${r_nbd[*]} | fio-nbd ${r_fio[*]} | tcp ${r_tcp[*]}")
 done <<<"$jobs"
 
-printf '\n%-20s %10s %10s %9s %10s %10s %9s %10s %9s\n' job rnbd_iops nbd_iops rnbd/nbd \
-	tcp_iops rnbd/tcp nbd/tcp fio_nbd bench/fio
-for row in "${table[@]}"; do
-	# shellcheck disable=SC2086
-	printf '%-20s %10s %10s %9s %10s %10s %9s %10s %9s\n' $row
-done
-printf '\nper round (IOPS):\n'
-printf '  %s\n' "${details[@]}"
+# ---- output ----
+cols=(job rnbd_iops nbd_iops fio_nbd_iops tcp_iops rnbd/nbd bench/fio rnbd/tcp nbd/tcp)
+table() {	# table COLUMN... then rows on stdin, one per line
+	if [ "$md" = 1 ]; then
+		awk -v h="$*" 'BEGIN { n = split(h, c, " "); s = "|"; t = "|";
+			for (i = 1; i <= n; i++) { s = s " " c[i] " |"; t = t (i == 1 ? " --- |" : " ---: |") }
+			print s; print t }
+			{ s = "|"; for (i = 1; i <= NF; i++) s = s " " $i " |"; print s }'
+	else
+		awk -v h="$*" 'BEGIN { n = split(h, c, " "); s = sprintf("%-24s", c[1]);
+			for (i = 2; i <= n; i++) s = s sprintf(" %12s", c[i]); print s }
+			{ s = sprintf("%-24s", $1); for (i = 2; i <= NF; i++) s = s sprintf(" %12s", $i); print s }'
+	fi
+}
+head=$([ "$md" = 1 ] && echo '###' || echo '#')
+
+echo "$head rnbd vs nbd on loopback: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+	"$(uname -sr), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "${rounds} rounds x ${secs} s (+${ramp} s ramp) per target and job; devices ${size}," \
+	"memory-backed, written through before the jobs; medians."
+echo
+if [ "${#rows[@]}" -gt 0 ]; then
+	printf '%s\n' "${rows[@]}" | table "${cols[@]}"
+	echo
+fi
+if [ -n "${two_row:-}" ]; then
+	echo "$two_row" | table job two_paths_iops one_path_iops two/one
+	echo
+fi
+if [ -n "$mem" ]; then
+	read -r base peak crss cbuf <<<"$mem"
+	# what the server's session may hold: queue depth x (max I/O + header)
+	qd=128 io=126976
+	{
+		echo "rnbd-serve $(mib "$base") $(mib "$peak") $(mib $((peak - base)))" \
+			"$(mib $((qd * io / 1024))) $(ratio $(((peak - base) * 1024)) $((qd * io)))"
+		echo "rnbd-bench $(mib 0) $(mib $((crss / 1024))) $(mib $(((crss - cbuf) / 1024)))" \
+			"$(mib $((qd * io / 1024))) $(ratio $((crss - cbuf)) $((qd * io)))"
+	} | table process_ionos_qd128 rss_before_MiB rss_at_qd128_MiB session_MiB \
+		qd_x_max_io_MiB session/qd_x_max_io
+	echo
+	echo "session_MiB: rnbd-serve's growth during the run (its export's data is resident" \
+		"before); rnbd-bench's peak minus its own request buffers."
+	echo
+fi
+echo "per round (IOPS):"
+printf '    %s\n' "${details[@]}"
