@@ -6,7 +6,9 @@
  * copied, because libfuse reuses a thread's buffer as soon as the callback
  * returns.
  */
-#define FUSE_USE_VERSION 35
+/* 3.12: fuse_session_loop_mt() takes the fuse_loop_cfg_*() config; under an
+ * older FUSE_USE_VERSION it reads that config as the old struct */
+#define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
@@ -20,6 +22,8 @@
 #include "fusefs.h"
 
 #define MAX_IO (1u << 20)
+/* requests only pass through them to librnbd, which answers them */
+#define LOOP_THREADS 4
 
 struct entry {
 	bool used;
@@ -306,7 +310,11 @@ static void *loop_thread(void *arg)
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_max_threads(cfg, LOOP_THREADS);
+	/* libfuse ends a worker that finds more idle ones than this, and starts
+	 * one when none is idle: with a lower bound every request would start
+	 * a thread and end one */
+	fuse_loop_cfg_set_idle_threads(cfg, LOOP_THREADS);
 	fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return NULL;
