@@ -5,14 +5,21 @@
 # loop device with direct I/O, the same fio jobs on both in one run; and the
 # same rnbd-serve export driven through librnbd directly (rnbd-fio-direct),
 # for what the FUSE+loop layer costs.  Rounds alternate the sides and the
-# medians are reported, with rnbd/nbdfuse and mapped/direct ratios.
+# medians are reported, with rnbd/nbdfuse and direct/rnbd ratios.
+#
+# nbdfuse 1.14 loses its connections now and then under load (an assertion
+# on its in-flight count, or its handles shut down): its reads then fail
+# with EIO.  When that happens the FUSE side of the peer is set up again on
+# the same nbdkit (whose data survive) and the job is run again, up to
+# NBD_RETRIES (3) times; the summary says how often.
 #
 # Usage: rnbdctl-vs-nbdfuse.sh RNBD_SERVE RNBDCTL RNBD_FIO_DIRECT [ROUNDS] [SECS]
 # Environment: ROUNDS (3), SECS (10, per job and side), RAMP (1, seconds not
 # counted), NBD_TRANSPORT (tcp: nbdkit on 127.0.0.1 as rnbd-serve is; unix),
 # JOBS (all: a space-separated subset of the job names below), BACKEND (fuse:
 # rnbdctl's FUSE+loop, the peer's layering; ublk to compare that instead).
-# Needs root, /dev/fuse, loop devices, fio, nbdkit and nbdfuse; skips otherwise.
+# Needs root, /dev/fuse, loop devices, fio, nbdkit, nbdfuse and nbdcopy;
+# skips otherwise.
 . "$(dirname "$0")/../integration/lib.sh"
 serve=$1
 ctl=$2
@@ -24,6 +31,7 @@ transport=${NBD_TRANSPORT:-tcp}
 backend=${BACKEND:-fuse}
 size=1G
 target_4k=1.5		# rnbd/nbdfuse the project wants at 4 KiB QD32 randread
+nbd_retries=${NBD_RETRIES:-3}
 
 # name rw bs iodepth direct(yes: also through librnbd directly)
 ALL_JOBS='4k-randread randread 4k 32 yes
@@ -32,16 +40,18 @@ ALL_JOBS='4k-randread randread 4k 32 yes
 1m-write write 1M 8 no'
 
 requires_root "loop devices and FUSE mounts"
-requires_cmd fio nbdkit nbdfuse losetup fusermount3 jq ss timeout
+requires_cmd fio nbdkit nbdfuse nbdcopy losetup fusermount3 jq ss timeout numfmt
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 [ -c /dev/loop-control ] || skip "no loop devices (/dev/loop-control)"
 fio --enghelp=libaio >/dev/null 2>&1 || skip "fio has no libaio engine"
 case $transport in tcp | unix) ;; *) fail "NBD_TRANSPORT is tcp or unix" ;; esac
-[[ $rounds =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ && $ramp =~ ^[0-9]+$ ]] ||
-	fail "ROUNDS and SECS are positive integers, RAMP an integer"
+[[ $rounds =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ && $ramp =~ ^[0-9]+$ &&
+	$nbd_retries =~ ^[0-9]+$ ]] ||
+	fail "ROUNDS and SECS are positive integers, RAMP and NBD_RETRIES integers"
 
 export RNBD_RUN_DIR=$T/run
 rdev="" ndev="" dpid="" nmnt=$T/nbdmnt
+nbd_restarts=0
 
 # Everything this run set up, undone in the reverse order before lib.sh's
 # cleanup stops the servers: the devices first, then what they sit on.
@@ -59,16 +69,23 @@ teardown() {
 		kill -KILL "$dpid" 2>/dev/null
 		dpid=""
 	fi
+	nbd_detach
+}
+trap 'teardown; cleanup' EXIT
+
+# The peer's loop device and nbdfuse gone (nbdkit stays, with its data).
+nbd_detach() {
 	if [ -n "$ndev" ]; then
-		losetup -d "$ndev" 2>/dev/null
+		timeout 30 losetup -d "$ndev" 2>/dev/null
 		ndev=""
 	fi
 	if mountpoint -q "$nmnt" 2>/dev/null; then
-		# nbdfuse leaves once unmounted; lib.sh's stop_bg reaps it
-		fusermount3 -u "$nmnt" 2>/dev/null || umount -l "$nmnt" 2>/dev/null
+		timeout 30 fusermount3 -u "$nmnt" 2>/dev/null || timeout 30 umount -l "$nmnt" 2>/dev/null
 	fi
+	# nbdfuse leaves once unmounted, or has died already
+	stop_bg nbdfuse >/dev/null 2>&1
+	rm -f "$T/nbdfuse.pid"
 }
-trap 'teardown; cleanup' EXIT
 
 wait_for_file() {
 	local i
@@ -123,11 +140,24 @@ if [ "$transport" = tcp ]; then
 else
 	nbdsrc=(--unix "$T/nbd.sock")
 fi
-mkdir -p "$nmnt"
-start_bg nbdfuse nbdfuse -P "$T/nbdfuse.pid" "$nmnt/nbd" "${nbdsrc[@]}"
-wait_for_file "$T/nbdfuse.pid" || { show_bg nbdfuse; fail "nbdfuse did not start"; }
-ndev=$(losetup -f --show --direct-io=on "$nmnt/nbd") || { ndev=""; fail "losetup on nbdfuse"; }
-ninfo=$(loopinfo "$ndev") || fail "$ndev: loop direct I/O is off"
+nbduri="nbd+unix:///?socket=$T/nbd.sock"
+[ "$transport" = tcp ] && nbduri="nbd://127.0.0.1:$nport"
+# Filled here rather than through nbdfuse, which would risk losing it
+# before the first job (the memory exports are sparse: a hole reads as
+# zeroes without touching any data).
+timeout 600 bash -c 'head -c "$1" /dev/urandom | nbdcopy - "$2"' fill "$(numfmt --from=iec $size)" \
+	"$nbduri" 2>"$T/nbdcopy.err" ||
+	{ cat "$T/nbdcopy.err"; fail "filling nbdkit with nbdcopy"; }
+
+# nbdfuse on nbdkit and a loop device with direct I/O on its file: ndev
+nbd_attach() {
+	mkdir -p "$nmnt"
+	start_bg nbdfuse nbdfuse -P "$T/nbdfuse.pid" "$nmnt/nbd" "${nbdsrc[@]}"
+	wait_for_file "$T/nbdfuse.pid" || { show_bg nbdfuse; return 1; }
+	ndev=$(timeout 30 losetup -f --show --direct-io=on "$nmnt/nbd") || { ndev=""; return 1; }
+	ninfo=$(loopinfo "$ndev") || { echo "$ndev: loop direct I/O is off"; return 1; }
+}
+nbd_attach || fail "nbdfuse and a loop device on it"
 
 echo "rnbd:    $uri -> $rdev ($rinfo), session daemon pid $dpid"
 echo "nbdfuse: nbdkit memory $size over $transport -> $nmnt/nbd -> $ndev ($ninfo)"
@@ -161,12 +191,24 @@ direct_run() {
 	[ "${PIPESTATUS[0]}" = 0 ] || { cat "$T/direct.err" >&2; return 1; }
 }
 
-# Fill both devices so that reads hit written data (the memory exports are
-# sparse: a hole reads as zeroes without touching any data).
-for dev in "$rdev" "$ndev"; do
-	timeout 600 fio --name=fill --filename="$dev" "${fio_common[@]}" --rw=write --bs=1M \
-		--iodepth=8 >/dev/null 2>"$T/fio.err" || { cat "$T/fio.err"; fail "fill $dev"; }
-done
+# rnbd's export filled as nbdkit's was, so that reads hit written data
+timeout 600 fio --name=fill --filename="$rdev" "${fio_common[@]}" --rw=write --bs=1M \
+	--iodepth=8 >/dev/null 2>"$T/fio.err" || { cat "$T/fio.err"; fail "fill $rdev"; }
+
+# nbd_fio_run NAME RW BS QD: fio_run on the peer, set up again when it broke
+nbd_fio_run() {
+	local try
+	for try in $(seq 0 "$nbd_retries"); do
+		if [ "$try" -gt 0 ]; then
+			echo "nbdfuse failed ($(tail -1 "$T/nbdfuse.err" 2>/dev/null)); set up again" >&2
+			nbd_restarts=$((nbd_restarts + 1))
+			nbd_detach
+			nbd_attach >&2 || return 1
+		fi
+		fio_run "$ndev" "$@" 2>/dev/null && return 0
+	done
+	return 1
+}
 
 jobs=$ALL_JOBS
 if [ -n "${JOBS:-}" ]; then
@@ -180,9 +222,14 @@ for r in $(seq "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then order="rnbd nbdfuse"; else order="nbdfuse rnbd"; fi
 	while read -r name rw bs qd dir; do
 		for side in $order; do
-			dev=$rdev
-			[ "$side" = nbdfuse ] && dev=$ndev
-			res=$(fio_run "$dev" "$name" "$rw" "$bs" "$qd") || fail "fio $name on $side ($dev)"
+			if [ "$side" = nbdfuse ]; then
+				# a subshell would lose ndev: the result goes through a file
+				nbd_fio_run "$name" "$rw" "$bs" "$qd" >"$T/res" ||
+					fail "fio $name on nbdfuse, $nbd_retries times set up again"
+				res=$(cat "$T/res")
+			else
+				res=$(fio_run "$rdev" "$name" "$rw" "$bs" "$qd") || fail "fio $name on rnbd ($rdev)"
+			fi
 			R[$name,$side]+="$res"$'\n'
 			echo "round $r $name $side: iops/MBps/lat_us $res"
 		done
@@ -202,7 +249,7 @@ fmt() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.
 echo
 echo "medians of $rounds rounds, ${secs}s each (IOPS, MB/s = 10^6 B/s, mean latency us)"
 printf '%-13s %9s %8s %8s | %9s %8s %8s | %9s %8s | %8s %9s\n' job rnbd_iops rnbd_MBs \
-	rnbd_lat nbd_iops nbd_MBs nbd_lat dir_iops dir_MBs rnbd/nbd mapd/dir
+	rnbd_lat nbd_iops nbd_MBs nbd_lat dir_iops dir_MBs rnbd/nbd dir/rnbd
 summary=()
 while read -r name rw bs qd dir; do
 	ri=$(median 1 <<<"${R[$name,rnbd]}"); rm=$(median 2 <<<"${R[$name,rnbd]}")
@@ -212,14 +259,14 @@ while read -r name rw bs qd dir; do
 	di="" dm="" rd="-"
 	if [ "$dir" = yes ]; then
 		di=$(median 1 <<<"${R[$name,direct]}"); dm=$(median 2 <<<"${R[$name,direct]}")
-		rd=$(ratio "$ri" "$di")
+		rd=$(ratio "$di" "$ri")
 	fi
 	rn=$(ratio "$ri" "$ni")
 	printf '%-13s %9s %8s %8s | %9s %8s %8s | %9s %8s | %8s %9s\n' "$name" \
 		"$(fmt "$ri" 0)" "$(fmt "$rm" 1)" "$(fmt "$rl" 0)" "$(fmt "$ni" 0)" "$(fmt "$nm" 1)" \
 		"$(fmt "$nl" 0)" "$(fmt "$di" 0)" "$(fmt "$dm" 1)" "$rn" "$rd"
 	line="$name: rnbd/nbdfuse $rn (IOPS $(fmt "$ri" 0) vs $(fmt "$ni" 0))"
-	[ "$dir" = yes ] && line+=", mapped/direct $rd (IOPS $(fmt "$ri" 0) vs $(fmt "$di" 0))"
+	[ "$dir" = yes ] && line+=", direct/rnbd $rd (IOPS $(fmt "$di" 0) vs $(fmt "$ri" 0))"
 	if [ "$name" = 4k-randread ]; then
 		line+=", target rnbd/nbdfuse >= $target_4k: $(awk -v r="$rn" -v t="$target_4k" \
 			'BEGIN { print (r + 0 >= t ? "ok" : "BELOW") }')"
@@ -228,3 +275,4 @@ while read -r name rw bs qd dir; do
 done <<<"$jobs"
 echo
 for line in "${summary[@]}"; do echo "summary $line"; done
+echo "summary nbdfuse set up again $nbd_restarts times after it failed"
