@@ -27,6 +27,13 @@
 #define STAGING_SIZE	(64 * 1024)
 #define READ_BURST	16
 #define SEND_IOV_MAX	64
+/*
+ * Frames produced while a read burst is parsed wait for its end, so that
+ * they leave in one sendmsg; but not more than this many bytes: a burst of
+ * large reads would otherwise copy megabytes into permit buffers before
+ * the first byte goes out, and the peer would idle meanwhile.
+ */
+#define SEND_BATCH_BYTES	(256 * 1024)
 
 enum tc_state {
 	TC_CONNECTING,	/* client: TCP connect in progress */
@@ -82,6 +89,7 @@ struct tcp_conn {
 	int err;		/* why it failed, reported by tc_report() */
 	char why[200];
 	bool in_read;		/* sends wait for the end of the read burst */
+	uint32_t batch_bytes;	/* queued since the last flush */
 
 	struct tcp_listener *listener;	/* server, until CONN_REQ */
 	struct list_head lnode;
@@ -329,7 +337,8 @@ static bool item_queued(const struct tcp_item *it)
 static void tc_queue(struct tcp_conn *tc, struct tcp_item *it)
 {
 	list_add_tail(&it->node, &tc->sendq);
-	if (!tc->corked && !tc->in_read)
+	tc->batch_bytes += it->total;
+	if (!tc->corked && (!tc->in_read || tc->batch_bytes >= SEND_BATCH_BYTES))
 		tc_flush(tc);
 }
 
@@ -378,6 +387,7 @@ static void tc_sent_all(struct tcp_conn *tc)
 
 static void tc_flush(struct tcp_conn *tc)
 {
+	tc->batch_bytes = 0;
 	while (!list_empty(&tc->sendq)) {
 		struct iovec iov[SEND_IOV_MAX];
 		struct msghdr msg = { .msg_iov = iov };
