@@ -1128,7 +1128,10 @@ static void rc_on_timer(uv_timer_t *t)
 		}
 		rc->c.ev->error(&rc->c, rc->err, rc->why);
 	} else {
-		rc_fail(rc, -ETIMEDOUT, "handshake timed out");
+		rc_fail(rc, -ETIMEDOUT, "handshake timed out %s",
+			rc->state == RC_RESOLVING ? "resolving the address and route" :
+			rc->state == RC_CONNECTING ? "waiting for the server's answer" :
+			"waiting for the client's first message");
 	}
 }
 

@@ -188,6 +188,20 @@ rdma_down() {
 	return 0
 }
 
+# rxe_cm_works ADDR: an rping connects to itself on ADDR (false when rping
+# is missing): tells a dead soft-RoCE connection manager from our bugs
+rxe_cm_works() {
+	command -v rping >/dev/null 2>&1 || return 1
+	rping -s -a "$1" -p 7999 -C 1 >/dev/null 2>&1 &
+	_srv=$!
+	sleep 1
+	timeout 10 rping -c -a "$1" -p 7999 -C 1 >/dev/null 2>&1
+	_rc=$?
+	kill "$_srv" 2>/dev/null
+	wait "$_srv" 2>/dev/null
+	return $_rc
+}
+
 # ---------------------------------------------------------------- our binaries
 # use_build: the meson build directory must be shared; puts cli/ on PATH and
 # librnbd/ on LD_LIBRARY_PATH (/init already does; this checks and skips)
