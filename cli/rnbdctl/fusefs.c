@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * A FUSE file system with one file per mapped device, for loop devices to
- * sit on.  Requests are answered asynchronously from librnbd's completion
- * callbacks, so a few FUSE threads keep a deep queue busy; write data is
- * copied, because libfuse reuses a thread's buffer as soon as the callback
- * returns.
+ * sit on.  Small requests are answered asynchronously from librnbd's
+ * completion callbacks, so a few FUSE threads keep a deep queue busy; their
+ * write data is copied, because libfuse reuses a thread's buffer as soon as
+ * the callback returns.  A FUSE thread waits for a big request instead and
+ * answers it itself: its write data is sent from libfuse's buffer without a
+ * copy, and the copy of its read data into the kernel does not hold up the
+ * librnbd loop that completed it.
  */
 /* 3.12: fuse_session_loop_mt() takes the fuse_loop_cfg_*() config; under an
  * older FUSE_USE_VERSION it reads that config as the old struct */
@@ -13,6 +16,8 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +27,15 @@
 #include "fusefs.h"
 
 #define MAX_IO (1u << 20)
-/* requests only pass through them to librnbd, which answers them */
-#define LOOP_THREADS 4
+/* enough to wait for the big requests of a deep queue: loop's 1 MiB
+ * requests arrive as two of 512 KiB (128 segments) */
+#define LOOP_THREADS 16
+#define WAIT_MIN (128u << 10)	/* the smallest request a FUSE thread waits for */
+
+/* submit()'s how */
+#define F_READ 1u		/* answer with the data read into buf */
+#define F_WAIT 2u		/* the calling thread waits for the completion and answers */
+#define F_BORROWED 4u		/* buf is libfuse's (F_WAIT only): not ours to free */
 
 struct entry {
 	bool used;
@@ -48,7 +60,9 @@ struct freq {
 	fuse_req_t req;
 	void *buf;
 	size_t size;
-	bool read;
+	unsigned int how;
+	sem_t *waiting;		/* F_WAIT: posted on completion */
+	int err;
 };
 
 static struct fusefs *fs_of(fuse_req_t req)
@@ -182,52 +196,75 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-static void freq_done(struct rnbd_io *io, int err)
+static void freq_answer(struct freq *f, int err)
 {
-	struct freq *f = io->opaque;
-
 	if (err)
 		fuse_reply_err(f->req, -err);
-	else if (f->read)
+	else if (f->how & F_READ)
 		fuse_reply_buf(f->req, f->buf, f->size);
 	else if (f->size)
 		fuse_reply_write(f->req, f->size);
 	else
 		fuse_reply_err(f->req, 0);
-	free(f->buf);
+	if (!(f->how & F_BORROWED))
+		free(f->buf);
 	free(f);
 }
 
-/* Send op on ino's device and answer req from its completion. */
+static void freq_done(struct rnbd_io *io, int err)
+{
+	struct freq *f = io->opaque;
+
+	if (f->waiting) {
+		/* the waiter frees f as soon as it wakes */
+		f->err = err;
+		sem_post(f->waiting);
+	} else {
+		freq_answer(f, err);
+	}
+}
+
+/* Send op on ino's device and answer req from its completion, or, with
+ * F_WAIT, once it completed. */
 static void submit(fuse_req_t req, fuse_ino_t ino, uint32_t op, uint32_t flags, uint64_t off,
-		   uint64_t len, void *buf, bool read)
+		   uint64_t len, void *buf, unsigned int how)
 {
 	struct entry *e = entry_of(fs_of(req), ino);
 	struct freq *f = calloc(1, sizeof(*f));
+	sem_t done;
 	int ret;
 
 	if (!e || !f) {
 		free(f);
-		free(buf);
+		if (!(how & F_BORROWED))
+			free(buf);
 		fuse_reply_err(req, e ? ENOMEM : ENOENT);
 		return;
 	}
 	f->req = req;
 	f->buf = buf;
 	f->size = op == RNBD_OP_READ || op == RNBD_OP_WRITE ? len : 0;
-	f->read = read;
+	f->how = how;
 	f->iov = (struct iovec){ buf, len };
 	f->io = (struct rnbd_io){
 		.op = op, .flags = flags, .offset = off, .len = len,
 		.iov = buf ? &f->iov : NULL, .iovcnt = buf ? 1 : 0,
 		.done = freq_done, .opaque = f,
 	};
-	ret = rnbd_dev_submit(e->dev, &f->io);
-	if (ret) {
-		free(f);
-		free(buf);
-		fuse_reply_err(req, -ret);
+	if (how & F_WAIT) {
+		sem_init(&done, 0, 0);
+		f->waiting = &done;
 	}
+	ret = rnbd_dev_submit(e->dev, &f->io);
+	if (!ret && (how & F_WAIT)) {
+		while (sem_wait(&done) && errno == EINTR)
+			;
+		ret = f->err;
+	}
+	if (how & F_WAIT)
+		sem_destroy(&done);
+	if (ret || (how & F_WAIT))
+		freq_answer(f, ret);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -249,25 +286,33 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > e->size - (uint64_t)off)
 		size = e->size - (uint64_t)off;
 	buf = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
-	submit(req, ino, RNBD_OP_READ, 0, (uint64_t)off, size, buf, true);
+	submit(req, ino, RNBD_OP_READ, 0, (uint64_t)off, size, buf,
+	       F_READ | (size >= WAIT_MIN ? F_WAIT : 0));
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	void *buf = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
+	void *buf;
 
 	(void)fi;
+	if (size >= WAIT_MIN) {
+		/* librnbd only reads the data it sends */
+		submit(req, ino, RNBD_OP_WRITE, 0, (uint64_t)off, size, (void *)(uintptr_t)data,
+		       F_WAIT | F_BORROWED);
+		return;
+	}
+	buf = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
 	if (buf)
 		memcpy(buf, data, size);
-	submit(req, ino, RNBD_OP_WRITE, 0, (uint64_t)off, size, buf, false);
+	submit(req, ino, RNBD_OP_WRITE, 0, (uint64_t)off, size, buf, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)datasync;
 	(void)fi;
-	submit(req, ino, RNBD_OP_FLUSH, 0, 0, 0, NULL, false);
+	submit(req, ino, RNBD_OP_FLUSH, 0, 0, 0, NULL, 0);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -283,10 +328,10 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 {
 	(void)fi;
 	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
-		submit(req, ino, RNBD_OP_DISCARD, 0, (uint64_t)off, (uint64_t)len, NULL, false);
+		submit(req, ino, RNBD_OP_DISCARD, 0, (uint64_t)off, (uint64_t)len, NULL, 0);
 	else if ((mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE)
 		submit(req, ino, RNBD_OP_WRITE_ZEROES, RNBD_F_NOUNMAP, (uint64_t)off,
-		       (uint64_t)len, NULL, false);
+		       (uint64_t)len, NULL, 0);
 	else
 		fuse_reply_err(req, EOPNOTSUPP);
 }
