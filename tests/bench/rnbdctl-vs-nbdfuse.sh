@@ -44,6 +44,10 @@ requires_cmd fio nbdkit nbdfuse nbdcopy losetup fusermount3 jq ss timeout numfmt
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 [ -c /dev/loop-control ] || skip "no loop devices (/dev/loop-control)"
 fio --enghelp=libaio >/dev/null 2>&1 || skip "fio has no libaio engine"
+if [ "$backend" = ublk ] && [ ! -c /dev/ublk-control ]; then
+	modprobe ublk_drv 2>/dev/null
+	[ -c /dev/ublk-control ] || skip "BACKEND=ublk: the kernel has no ublk_drv"
+fi
 case $transport in tcp | unix) ;; *) fail "NBD_TRANSPORT is tcp or unix" ;; esac
 [[ $rounds =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ && $ramp =~ ^[0-9]+$ &&
 	$nbd_retries =~ ^[0-9]+$ ]] ||
