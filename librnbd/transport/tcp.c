@@ -25,6 +25,14 @@
 #include "util/log.h"
 
 #define STAGING_SIZE	(64 * 1024)
+/*
+ * Behind a large payload read in place, the staging buffer only takes this
+ * much: what lands there is copied again, and after a large frame the next
+ * one is likely large too, its payload better read in place by the next
+ * readv.
+ */
+#define LARGE_PAYLOAD	(64 * 1024)
+#define STAGING_BEHIND_LARGE	(4 * 1024)
 #define READ_BURST	16
 #define SEND_IOV_MAX	64
 /*
@@ -822,7 +830,8 @@ static void tc_read(struct tcp_conn *tc)
 					direct += l;
 				}
 			}
-			iov[n++] = (struct iovec){ tc->staging, STAGING_SIZE };
+			iov[n++] = (struct iovec){ tc->staging, direct && tc->cur.len >= LARGE_PAYLOAD ?
+						   STAGING_BEHIND_LARGE : STAGING_SIZE };
 		}
 		for (int i = 0; i < n; i++)
 			want += iov[i].iov_len;
