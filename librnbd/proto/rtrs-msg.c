@@ -271,7 +271,7 @@ int rtrs_info_rsp_map_chunks(const void *buf, size_t len, uint32_t queue_depth,
 {
 	const uint8_t *p = buf;
 	uint32_t chunk = 0;
-	uint16_t sg_cnt;
+	uint16_t sg_cnt = 0;	/* gcc 12 -O3 cannot see the decoder set it */
 	int ret;
 
 	ret = rtrs_info_rsp_decode(buf, len, &sg_cnt);
