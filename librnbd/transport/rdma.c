@@ -482,8 +482,13 @@ static int post_chain(struct rdma_conn *rc, struct ibv_send_wr *wr, uint32_t n)
 	struct ibv_send_wr *bad, *last = wr;
 	int ret;
 
-	while (last->next)
+	/* an unsignalled WR completes only in error: its wr_id names it a send,
+	 * which completes no WR of the count (a response's RDMA WRITE that the
+	 * client's rkey bounds refuse is logged as a send failure) */
+	while (last->next) {
+		last->wr_id = WR_ID(WR_SEND, 0);
 		last = last->next;
+	}
 	last->send_flags |= IBV_SEND_SIGNALED;
 	last->wr_id = WR_ID(WR_SEND, n);
 	ret = ibv_post_send(rc->id->qp, wr, &bad);
