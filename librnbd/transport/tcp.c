@@ -26,10 +26,10 @@
 
 #define STAGING_SIZE	(64 * 1024)
 /*
- * Behind a large payload read in place, the staging buffer only takes this
- * much: what lands there is copied again, and after a large frame the next
- * one is likely large too, its payload better read in place by the next
- * readv.
+ * Behind a large payload, or at a frame boundary after a large frame, the
+ * staging buffer only takes this much: what lands there is copied again,
+ * and after a large frame the next one is likely large too, its payload
+ * better read in place by the next readv.
  */
 #define LARGE_PAYLOAD	(64 * 1024)
 #define STAGING_BEHIND_LARGE	(4 * 1024)
@@ -830,7 +830,8 @@ static void tc_read(struct tcp_conn *tc)
 					direct += l;
 				}
 			}
-			iov[n++] = (struct iovec){ tc->staging, direct && tc->cur.len >= LARGE_PAYLOAD ?
+			/* tc->cur is the frame being read, or the last one read */
+			iov[n++] = (struct iovec){ tc->staging, tc->cur.len >= LARGE_PAYLOAD ?
 						   STAGING_BEHIND_LARGE : STAGING_SIZE };
 		}
 		for (int i = 0; i < n; i++)
