@@ -45,7 +45,8 @@ typedef void (*rnbd_log_fn)(void *opaque, enum rnbd_log_level level, const char 
 
 /*
  * Route library log messages up to max_level to fn (NULL: drop them).  fn
- * may be called from any library thread, concurrently.  Until a program
+ * may be called from any library thread, concurrently, and with library
+ * locks held: it must not call back into librnbd.  Until a program
  * sets a handler, messages are dropped, or written to stderr when the
  * environment has RNBD_LOG=error|warn|info|debug (up to that level).
  */
