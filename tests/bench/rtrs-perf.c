@@ -32,6 +32,7 @@
 #include "rnbd/rnbd.h"
 #include "rtrs/rtrs.h"
 #include "util/addr.h"
+#include "full-io.h"
 
 #define LAT_BUCKETS 4096	/* 1 us each, the last one catches the rest */
 
@@ -261,24 +262,6 @@ struct tcp_msg {
 	uint32_t want;		/* data bytes wanted back */
 	uint64_t pad;
 };
-
-static int full_io(int fd, void *buf, size_t len, bool out)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = out ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL) :
-				  recv(fd, (char *)buf + done, len - done, 0);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += n;
-	}
-	return 0;
-}
 
 static void *tcp_serve_conn(void *arg)
 {

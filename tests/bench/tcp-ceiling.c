@@ -38,6 +38,7 @@
 #include "bssplit.h"
 #include "size.h"
 #include "workload.h"
+#include "full-io.h"
 
 struct msg {
 	uint32_t len;		/* data bytes that follow */
@@ -65,25 +66,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "tcp-ceiling: %s: %s\n", what, strerror(errno));
 	exit(2);
-}
-
-/* 0, or -1 on EOF or error */
-static int full_io(int fd, void *buf, size_t len, bool out)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = out ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL) :
-				  recv(fd, (char *)buf + done, len - done, 0);
-
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 /*
