@@ -3,6 +3,7 @@
  * the loop mailbox. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "check-main.h"
 #include "rtrs/loop.h"
@@ -271,6 +272,66 @@ START_TEST(loop_mailbox)
 }
 END_TEST
 
+struct lockstep {
+	struct rtrs_loop *loop;
+	pthread_barrier_t *barrier;
+	int rounds;
+	int stalls;
+};
+
+/*
+ * Two threads post at the same moment and then post nothing until their
+ * message has run: a wake-up lost between them (the mailbox link and
+ * uv_async_send's unfenced read of the pending flag, see loop.c) leaves a
+ * message queued on a sleeping loop, which nothing else would rescue.
+ */
+static void *post_lockstep(void *arg)
+{
+	struct lockstep *ls = arg;
+	_Atomic int done = 0;
+	struct count_msg m = { .msg.fn = count_fn, .count = &done };
+
+	for (int i = 0; i < ls->rounds; i++) {
+		uint64_t deadline;
+
+		pthread_barrier_wait(ls->barrier);
+		rtrs_loop_post(ls->loop, &m.msg);
+		deadline = rtrs_now_ns() + 2000000000ull;
+		while (atomic_load(&done) != i + 1 && rtrs_now_ns() < deadline)
+			sched_yield();
+		if (atomic_load(&done) != i + 1) {
+			ls->stalls++;
+			/* another post wakes the loop, so that the run can go on */
+			rtrs_loop_call(ls->loop, read_count, (void *)&done);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(loop_wakeup_not_lost)
+{
+	enum { THREADS = 3, ROUNDS = 100000 };
+	struct rtrs_loop loop;
+	pthread_barrier_t barrier;
+	struct lockstep ls[THREADS];
+	pthread_t t[THREADS];
+
+	ck_assert_int_eq(rtrs_loop_start(&loop, 0, "test", NULL), 0);
+	pthread_barrier_init(&barrier, NULL, THREADS);
+	for (int i = 0; i < THREADS; i++) {
+		ls[i] = (struct lockstep){ .loop = &loop, .barrier = &barrier, .rounds = ROUNDS };
+		pthread_create(&t[i], NULL, post_lockstep, &ls[i]);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_msg(ls[i].stalls == 0, "thread %d: %d messages waited 2 s for a wake-up",
+			      i, ls[i].stalls);
+	pthread_barrier_destroy(&barrier);
+	rtrs_loop_stop(&loop);
+}
+END_TEST
+
 static Suite *rtrs_core_suite(void)
 {
 	Suite *s = suite_create("rtrs-core");
@@ -288,6 +349,7 @@ static Suite *rtrs_core_suite(void)
 	tcase_add_test(pm, permits_concurrent);
 	tcase_set_timeout(pm, 60);
 	tcase_add_test(lp, loop_mailbox);
+	tcase_add_test(lp, loop_wakeup_not_lost);
 	tcase_set_timeout(lp, 60);
 	suite_add_tcase(s, st);
 	suite_add_tcase(s, mp);
