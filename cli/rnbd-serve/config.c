@@ -329,6 +329,10 @@ static int parse_root(struct ctx *x, const config_setting_t *root, struct serve_
 			ret = get_uint(x, s, 128, &c->max_paths);
 		} else if (!strcmp(k, "max_devices")) {
 			ret = get_uint(x, s, 1u << 20, &c->max_devices);
+		} else if (!strcmp(k, "sndbuf")) {
+			ret = get_uint(x, s, 1u << 30, &c->sndbuf);
+		} else if (!strcmp(k, "rcvbuf")) {
+			ret = get_uint(x, s, 1u << 30, &c->rcvbuf);
 		} else if (!strcmp(k, "control_socket")) {
 			ret = get_string(x, s, &c->control_socket);
 		} else if (!strcmp(k, "dev_search_path")) {
@@ -469,6 +473,8 @@ static const struct {
 	{ "max_sessions", offsetof(struct serve_config, max_sessions), NULL },
 	{ "max_paths", offsetof(struct serve_config, max_paths), NULL },
 	{ "max_devices", offsetof(struct serve_config, max_devices), NULL },
+	{ "sndbuf", offsetof(struct serve_config, sndbuf), NULL },
+	{ "rcvbuf", offsetof(struct serve_config, rcvbuf), NULL },
 	{ "control_socket", offsetof(struct serve_config, control_socket), "" },
 };
 #define NRESTART (sizeof(restart_settings) / sizeof(restart_settings[0]))

@@ -30,6 +30,7 @@ struct serve_config {
 	unsigned int max_sessions;
 	unsigned int max_paths;
 	unsigned int max_devices;
+	unsigned int sndbuf, rcvbuf;
 	char *control_socket;
 	char *dev_search_path;		/* NULL: exports only */
 	struct rnbd_export_conf *exports;

@@ -241,6 +241,8 @@ static int start(struct serve *sv, char *err, size_t len)
 		.max_sessions = sv->conf.max_sessions,
 		.max_paths = sv->conf.max_paths,
 		.max_devices = sv->conf.max_devices,
+		.sndbuf = sv->conf.sndbuf,
+		.rcvbuf = sv->conf.rcvbuf,
 		.conf = &sc,
 	};
 	int ret;

@@ -91,6 +91,10 @@ struct rnbd_sess_opts {
 	uint32_t connect_timeout_ms;	/* 0: 30000 */
 	void (*event)(void *opaque, enum rnbd_sess_event ev);
 	void *opaque;
+	/* TCP socket buffers in bytes (SO_SNDBUF, SO_RCVBUF, which
+	 * Linux doubles); 0: the kernel's autotuning.  Added after 0.1.0: a
+	 * size of 0.1.0's struct is accepted, and these are 0. */
+	uint32_t sndbuf, rcvbuf;
 };
 
 /* Connect every path (all must come up) and exchange SESS_INFO. */
@@ -185,12 +189,14 @@ struct rnbd_uri {
 	char transport[8];		/* "tcp" unless given */
 	char policy[16];		/* "" unless given */
 	enum rnbd_access_mode access_mode; /* rw unless given */
+	uint32_t sndbuf, rcvbuf;	/* 0 unless given */
 };
 
 /*
  * rnbd://[SESSNAME@]HOST[:PORT][,HOST[:PORT]...]/DEVICE[?KEY=VALUE&...]
  * with KEY one of transport (tcp, rdma), policy (round-robin, min-inflight,
- * min-latency) and access_mode (ro, rw, migration).  IPv6 hosts in
+ * min-latency), access_mode (ro, rw, migration), sndbuf and rcvbuf (TCP
+ * socket buffers: bytes, or with a K, M or G suffix).  IPv6 hosts in
  * brackets; %XX escapes in the session name, device and values.  0, or
  * -EINVAL with a message naming what is wrong.
  */
@@ -199,7 +205,8 @@ RNBD_API int rnbd_uri_parse(const char *uri, struct rnbd_uri *out);
 /*
  * Open a session to the URI's hosts and its device, in one call.  opts may
  * be NULL or give the other session settings (its paths, sessname,
- * transport and policy are taken from the URI).
+ * transport and policy are taken from the URI, and sndbuf and rcvbuf
+ * when the URI has them).
  */
 RNBD_API int rnbd_open_uri(const char *uri, const struct rnbd_sess_opts *opts,
 			   struct rnbd_sess **sess, struct rnbd_dev **dev);
@@ -267,6 +274,8 @@ struct rnbd_srv_opts {
 	unsigned int max_paths;		/* per session; 0: 128 */
 	unsigned int max_devices;	/* per session; 0: 1024 */
 	const struct rnbd_srv_conf *conf;
+	/* as in rnbd_sess_opts, for the accepted connections (after 0.1.0) */
+	uint32_t sndbuf, rcvbuf;
 };
 
 RNBD_API int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *opts);

@@ -4,6 +4,8 @@
  * losing and regaining every path (rnbd-wire.md 5.8), paths and policy.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "util/addr.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/opts.h"
 
 #define MAX_OPEN_PATHS 16
 
@@ -118,7 +121,7 @@ static int parse_paths(const struct rnbd_sess_opts *o, uint16_t port, struct rtr
 	return 0;
 }
 
-int rnbd_sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
+static int sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
 {
 	struct rtrs_addr paths[MAX_OPEN_PATHS];
 	struct rtrs_clt_opts ro = {
@@ -139,9 +142,11 @@ int rnbd_sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
 	struct rnbd_sess *s;
 	int ret;
 
-	if (o->size < sizeof(*o))
-		return rnbd_err_set(-EINVAL, "rnbd_sess_opts of %zu bytes, expected %zu", o->size,
-				    sizeof(*o));
+	if (o->sndbuf > INT_MAX || o->rcvbuf > INT_MAX)
+		return rnbd_err_set(-EINVAL, "socket buffers of %u/%u bytes: at most %d",
+				    o->sndbuf, o->rcvbuf, INT_MAX);
+	ro.sndbuf = (int)o->sndbuf;
+	ro.rcvbuf = (int)o->rcvbuf;
 	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
 	if (!ro.transport)
 		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
@@ -193,6 +198,15 @@ err:
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return ret;
+}
+
+int rnbd_sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *opts)
+{
+	struct rnbd_sess_opts o;
+	int ret = rnbd_opts_take(&o, sizeof(o), opts, opts->size,
+				 offsetof(struct rnbd_sess_opts, sndbuf), "rnbd_sess_opts");
+
+	return ret ? ret : sess_open(out, &o);
 }
 
 void rnbd_sess_close(struct rnbd_sess *s)

@@ -2,12 +2,15 @@
 /* rnbd:// URIs: the one parser every front-end uses. */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rnbd/rnbd.h"
 #include "rtrs/rtrs.h"
 #include "util/err.h"
+#include "util/opts.h"
 
 #define SCHEME "rnbd://"
 
@@ -81,6 +84,30 @@ static int parse_host(const char *s, size_t n, char *out, size_t len)
 	return 0;
 }
 
+/* A socket buffer size: digits and an optional K, M or G, at most 1 GiB;
+ * -EINVAL otherwise, as for every bad URI. */
+static int parse_bufsize(const char *val, uint32_t *out)
+{
+	static const char units[] = "KMG";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (!isdigit((unsigned char)val[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+	if (errno || (*end && (!u || end[1])))
+		return -EINVAL;
+	for (const char *k = units; u && k <= u && v <= 1u << 30; k++)
+		v <<= 10;
+	if (v > 1u << 30)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_query(const char *q, struct rnbd_uri *u)
 {
 	while (*q) {
@@ -115,6 +142,11 @@ static int parse_query(const char *q, struct rnbd_uri *u)
 			else
 				return rnbd_err_set(-EINVAL, "access_mode '%s': ro, rw or migration",
 						    val);
+		} else if (!strncmp(q, "sndbuf=", 7) || !strncmp(q, "rcvbuf=", 7)) {
+			ret = parse_bufsize(val, q[0] == 's' ? &u->sndbuf : &u->rcvbuf);
+			if (ret)
+				return rnbd_err_set(ret, "%.6s '%s': bytes, or with a K, M or G suffix, up to 1G",
+						    q, val);
 		} else {
 			return rnbd_err_set(-EINVAL, "unknown query key in '%.*s'", (int)n, q);
 		}
@@ -190,10 +222,11 @@ int rnbd_open_uri(const char *uri, const struct rnbd_sess_opts *opts, struct rnb
 	if (ret)
 		return ret;
 	if (opts) {
-		if (opts->size < sizeof(o))
-			return rnbd_err_set(-EINVAL, "rnbd_sess_opts of %zu bytes, expected %zu",
-					    opts->size, sizeof(o));
-		o = *opts;
+		ret = rnbd_opts_take(&o, sizeof(o), opts, opts->size,
+				     offsetof(struct rnbd_sess_opts, sndbuf), "rnbd_sess_opts");
+		if (ret)
+			return ret;
+		o.size = sizeof(o);
 	}
 	for (unsigned int i = 0; i < u.npaths; i++)
 		paths[i] = u.paths[i];
@@ -202,6 +235,8 @@ int rnbd_open_uri(const char *uri, const struct rnbd_sess_opts *opts, struct rnb
 	o.sessname = u.sessname[0] ? u.sessname : o.sessname;
 	o.transport = u.transport;
 	o.policy = u.policy[0] ? u.policy : o.policy;
+	o.sndbuf = u.sndbuf ? u.sndbuf : o.sndbuf;
+	o.rcvbuf = u.rcvbuf ? u.rcvbuf : o.rcvbuf;
 	ret = rnbd_sess_open(sess, &o);
 	if (ret)
 		return ret;

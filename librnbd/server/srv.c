@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The RNBD server of the public API: RTRS server, configuration, queries. */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "util/addr.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/opts.h"
 
 static void conf_free(struct srv_conf *c)
 {
@@ -194,7 +197,7 @@ static void srv_free(struct rnbd_srv *srv)
 	free(srv);
 }
 
-int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
+static int srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 {
 	struct rtrs_srv_opts ro = {
 		.nr_workers = o->nr_workers,
@@ -211,9 +214,11 @@ int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 	struct rnbd_srv *srv;
 	int ret;
 
-	if (o->size < sizeof(*o))
-		return rnbd_err_set(-EINVAL, "rnbd_srv_opts of %zu bytes, expected %zu", o->size,
-				    sizeof(*o));
+	if (o->sndbuf > INT_MAX || o->rcvbuf > INT_MAX)
+		return rnbd_err_set(-EINVAL, "socket buffers of %u/%u bytes: at most %d",
+				    o->sndbuf, o->rcvbuf, INT_MAX);
+	ro.sndbuf = (int)o->sndbuf;
+	ro.rcvbuf = (int)o->rcvbuf;
 	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
 	if (!ro.transport)
 		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
@@ -256,6 +261,15 @@ int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 void rnbd_srv_stop_listening(struct rnbd_srv *srv)
 {
 	rtrs_srv_stop_listening(srv->rtrs);
+}
+
+int rnbd_srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *opts)
+{
+	struct rnbd_srv_opts o;
+	int ret = rnbd_opts_take(&o, sizeof(o), opts, opts->size,
+				 offsetof(struct rnbd_srv_opts, sndbuf), "rnbd_srv_opts");
+
+	return ret ? ret : srv_open(out, &o);
 }
 
 void rnbd_srv_close(struct rnbd_srv *srv)

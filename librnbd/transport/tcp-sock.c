@@ -11,16 +11,35 @@
 
 #include "tcp-sock.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define LISTEN_BACKLOG 64
+
+/*
+ * The *FORCE variants pass net.core.{w,r}mem_max, which is only 208 KiB on
+ * a default Debian; without CAP_NET_ADMIN the size is capped there, and
+ * the log says what the connection got.
+ */
+static void set_buf(int fd, int force_opt, int opt, int want, const char *name)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)))
+		setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
+	/* Linux reports twice what it was asked for, the bookkeeping included */
+	if (!getsockopt(fd, SOL_SOCKET, opt, &got, &len) && got / 2 < want)
+		rnbd_log_warn("tcp: %s of %d bytes asked, %d granted (net.core.%s_max)", name,
+			      want, got / 2, opt == SO_SNDBUF ? "wmem" : "rmem");
+}
 
 static void set_bufs(int fd, int sndbuf, int rcvbuf)
 {
 	/* Before connect()/listen() so that the window scale covers them. */
 	if (sndbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf, "sndbuf");
 	if (rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf, "rcvbuf");
 }
 
 static bool is_any6(const struct sockaddr *sa)

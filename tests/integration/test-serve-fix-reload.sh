@@ -33,8 +33,9 @@ echo "exports only: ok"
 # every restart-only setting the command line leaves to the file
 put_conf 'dev_search_path = "";\nmax_io_size = "32K";\nheartbeat_ms = 1000;\n'\
 'queue_depth = 64;\nworkers = 1;\nmax_sessions = 9;\nmax_paths = 3;\nmax_devices = 5;\n'\
+'sndbuf = "1M";\n'\
 'port = 77;\nexports = ( { name = "b"; type = "memory"; size = "1M"; } );\n'
-all='port, workers, queue_depth, max_io_size, heartbeat_ms, max_sessions, max_paths, max_devices$'
+all='port, workers, queue_depth, max_io_size, heartbeat_ms, max_sessions, max_paths, max_devices, sndbuf$'
 kill -HUP "$pid"
 wait_count "$log" 'configuration reloaded' 2 || fail "second reload"
 wait_count "$log" "$WARN$all" 1 || fail "no warning naming them all"

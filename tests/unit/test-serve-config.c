@@ -102,6 +102,15 @@ START_TEST(max_io_size)
 }
 END_TEST
 
+START_TEST(socket_buffers)
+{
+	bad(1, "sndbuf 1073741825 is larger than 1073741824", "sndbuf = 1073741825;\n");
+	bad(1, "rcvbuf 2147483648 is larger than 1073741824", "rcvbuf = \"2G\";\n");
+	good("sndbuf = 0;\nrcvbuf = 0;\n");
+	good("sndbuf = \"1G\";\nrcvbuf = \"4M\";\n");
+}
+END_TEST
+
 START_TEST(workers)
 {
 	bad(1, "workers 257 is larger than 256", "workers = 257;\n");
@@ -157,6 +166,8 @@ static const char every_restart_setting[] =
 	"max_sessions = 5;\n"
 	"max_paths = 2;\n"
 	"max_devices = 7;\n"
+	"sndbuf = \"1M\";\n"
+	"rcvbuf = 65536;\n"
 	"control_socket = \"/run/elsewhere.sock\";\n"
 	"exports = ( { name = \"m\"; type = \"memory\"; size = 4096; } );\n";
 
@@ -181,7 +192,7 @@ START_TEST(restart_settings)
 		serve_config_restart_diff(&run, &next, changed, sizeof(changed));
 		ck_assert_msg(!strcmp(changed, "listen, port, transport, workers, queue_depth, "
 					       "max_io_size, heartbeat_ms, max_sessions, "
-					       "max_paths, max_devices, control_socket"),
+					       "max_paths, max_devices, sndbuf, rcvbuf, control_socket"),
 			      "reload %d: '%s'", reload, changed);
 		serve_config_keep_restart(&next, &run);
 		serve_config_free(&run);
@@ -216,6 +227,7 @@ static Suite *serve_config_suite(void)
 	tcase_add_test(tc, memory_size);
 	tcase_add_test(tc, export_names);
 	tcase_add_test(tc, restart_settings);
+	tcase_add_test(tc, socket_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,7 @@ struct good {
 	const char *transport;
 	const char *policy;
 	enum rnbd_access_mode mode;
+	uint32_t sndbuf, rcvbuf;
 };
 
 static const struct good good[] = {
@@ -65,6 +66,11 @@ static const struct good good[] = {
 	  RNBD_ACCESS_RW },
 	{ "rnbd://h/d?", "", 1, { "h" }, "d", "tcp", "", RNBD_ACCESS_RW },
 	{ "rnbd://h/d?access_mode=ro&", "", 1, { "h" }, "d", "tcp", "", RNBD_ACCESS_RO },
+	/* socket buffers: bytes or K, M, G (either case), up to 1G */
+	{ "rnbd://h/d?sndbuf=4M&rcvbuf=65536", "", 1, { "h" }, "d", "tcp", "", RNBD_ACCESS_RW,
+	  4u << 20, 65536 },
+	{ "rnbd://h/d?rcvbuf=2k&sndbuf=1g", "", 1, { "h" }, "d", "tcp", "", RNBD_ACCESS_RW,
+	  1u << 30, 2048 },
 };
 
 START_TEST(good_uris)
@@ -82,6 +88,8 @@ START_TEST(good_uris)
 	ck_assert_str_eq(u.transport, g->transport);
 	ck_assert_str_eq(u.policy, g->policy);
 	ck_assert_int_eq(u.access_mode, g->mode);
+	ck_assert_uint_eq(u.sndbuf, g->sndbuf);
+	ck_assert_uint_eq(u.rcvbuf, g->rcvbuf);
 }
 END_TEST
 
@@ -150,6 +158,13 @@ static const struct bad bad[] = {
 	{ "rnbd://h/d?policy=RR", "policy 'RR'" },
 	{ "rnbd://h/d?access_mode=wo", "access_mode 'wo': ro, rw or migration" },
 	{ "rnbd://h/d?access_mode=RO", "access_mode 'RO'" },
+	{ "rnbd://h/d?sndbuf=2G", "sndbuf '2G': bytes, or with a K, M or G suffix, up to 1G" },
+	{ "rnbd://h/d?rcvbuf=1073741825", "rcvbuf '1073741825'" },
+	{ "rnbd://h/d?rcvbuf=4X", "rcvbuf '4X'" },
+	{ "rnbd://h/d?sndbuf=-1", "sndbuf '-1'" },
+	{ "rnbd://h/d?sndbuf=1KB", "sndbuf '1KB'" },
+	{ "rnbd://h/d?rcvbuf=", "rcvbuf ''" },
+	{ "rnbd://h/d?sndbuf=99999999999999999999", "sndbuf '99999999999999999999'" },
 };
 
 START_TEST(bad_uris)
