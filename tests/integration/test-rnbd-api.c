@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,50 @@ static void teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
 }
+
+/*
+ * Option structs grow at the end: 0.1.0's shorter ones still open (what
+ * lies past their size is not read), wrong sizes are refused by name.
+ */
+START_TEST(older_option_structs)
+{
+	const char *listen[] = { "127.0.0.1:0" };
+	struct rnbd_srv_conf conf = { .exports = exports, .nexports = 2 };
+	struct rnbd_srv_opts so = {
+		.size = offsetof(struct rnbd_srv_opts, sndbuf), .listen = listen, .nlisten = 1,
+		.nr_workers = 1, .conf = &conf,
+		.sndbuf = UINT32_MAX, .rcvbuf = UINT32_MAX,	/* refused if read */
+	};
+	char path[64], addr[64];
+	const char *paths[] = { path };
+	struct rnbd_sess_opts co = {
+		.size = offsetof(struct rnbd_sess_opts, sndbuf), .sessname = "old", .paths = paths,
+		.npaths = 1, .nr_workers = 1, .sndbuf = UINT32_MAX, .rcvbuf = UINT32_MAX,
+	};
+	struct rnbd_srv *srv;
+	struct rnbd_sess *sess;
+
+	ck_assert_msg(rnbd_srv_open(&srv, &so) == 0, "0.1.0 server opts: %s", rnbd_errmsg());
+	ck_assert_int_eq(rnbd_srv_listen_addr(srv, 0, addr, sizeof(addr)), 0);
+	snprintf(path, sizeof(path), "%s", addr);
+	ck_assert_msg(rnbd_sess_open(&sess, &co) == 0, "0.1.0 session opts: %s", rnbd_errmsg());
+	rnbd_sess_close(sess);
+
+	co.size = sizeof(size_t);
+	ck_assert_int_eq(rnbd_sess_open(&sess, &co), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(rnbd_errmsg(), "rnbd_sess_opts of 8 bytes: this librnbd takes"));
+	co.size = sizeof(co) + 8;
+	ck_assert_int_eq(rnbd_sess_open(&sess, &co), -EINVAL);
+	co.size = sizeof(co);	/* now the buffers are read, and too big */
+	ck_assert_int_eq(rnbd_sess_open(&sess, &co), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(rnbd_errmsg(), "socket buffers of"));
+	rnbd_srv_close(srv);
+
+	so.size = sizeof(so) + 1;
+	ck_assert_int_eq(rnbd_srv_open(&srv, &so), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(rnbd_errmsg(), "rnbd_srv_opts of"));
+}
+END_TEST
 
 START_TEST(memory_every_op)
 {
@@ -418,6 +463,7 @@ static Suite *rnbd_api_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, older_option_structs);
 	tcase_add_test(tc, memory_every_op);
 	tcase_add_test(tc, access_modes_across_sessions);
 	tcase_add_test(tc, search_path_and_attacks);
