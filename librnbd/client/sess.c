@@ -4,7 +4,6 @@
  * losing and regaining every path (rnbd-wire.md 5.8), paths and policy.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,11 +141,9 @@ static int sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
 	struct rnbd_sess *s;
 	int ret;
 
-	if (o->sndbuf > INT_MAX || o->rcvbuf > INT_MAX)
-		return rnbd_err_set(-EINVAL, "socket buffers of %u/%u bytes: at most %d",
-				    o->sndbuf, o->rcvbuf, INT_MAX);
-	ro.sndbuf = (int)o->sndbuf;
-	ro.rcvbuf = (int)o->rcvbuf;
+	ret = rnbd_opts_sockbufs(o->sndbuf, o->rcvbuf, &ro.sndbuf, &ro.rcvbuf);
+	if (ret)
+		return ret;
 	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
 	if (!ro.transport)
 		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The RNBD server of the public API: RTRS server, configuration, queries. */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,11 +213,9 @@ static int srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 	struct rnbd_srv *srv;
 	int ret;
 
-	if (o->sndbuf > INT_MAX || o->rcvbuf > INT_MAX)
-		return rnbd_err_set(-EINVAL, "socket buffers of %u/%u bytes: at most %d",
-				    o->sndbuf, o->rcvbuf, INT_MAX);
-	ro.sndbuf = (int)o->sndbuf;
-	ro.rcvbuf = (int)o->rcvbuf;
+	ret = rnbd_opts_sockbufs(o->sndbuf, o->rcvbuf, &ro.sndbuf, &ro.rcvbuf);
+	if (ret)
+		return ret;
 	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
 	if (!ro.transport)
 		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",

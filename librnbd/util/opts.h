@@ -8,6 +8,7 @@
 #define RNBD_UTIL_OPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Copy the caller's struct of src_size bytes into dst (ours, dst_size
@@ -16,5 +17,9 @@
  */
 int rnbd_opts_take(void *dst, size_t dst_size, const void *src, size_t src_size,
 		   size_t min_size, const char *what);
+
+/* The sndbuf/rcvbuf of an option struct as the socket options take them:
+ * 0, or -EINVAL with a message when one is above INT_MAX. */
+int rnbd_opts_sockbufs(uint32_t sndbuf, uint32_t rcvbuf, int *snd, int *rcv);
 
 #endif
