@@ -144,11 +144,9 @@ static int sess_open(struct rnbd_sess **out, const struct rnbd_sess_opts *o)
 	ret = rnbd_opts_sockbufs(o->sndbuf, o->rcvbuf, &ro.sndbuf, &ro.rcvbuf);
 	if (ret)
 		return ret;
-	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
-	if (!ro.transport)
-		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
-				    o->transport, strcmp(o->transport, "rdma") ? "" :
-				    " (librnbd was built without RDMA)");
+	ret = rtrs_transport_find(o->transport, &ro.transport);
+	if (ret)
+		return ret;
 	if (o->policy && rtrs_mp_policy_parse(o->policy, &ro.policy))
 		return rnbd_err_set(-EINVAL, "unknown multipath policy '%s'", o->policy);
 	ret = parse_paths(o, o->port ? o->port : RTRS_PORT, paths);

@@ -203,7 +203,8 @@ extern const struct rtrs_tr_ops rtrs_tcp_ops;
 extern const struct rtrs_tr_ops rtrs_rdma_ops;
 #endif
 
-/* The transport called name ("tcp", "rdma"), or NULL if not built in. */
-const struct rtrs_tr_ops *rtrs_transport_find(const char *name);
+/* The transport called name ("tcp", "rdma"; NULL: "tcp") in *out: 0, or
+ * -EPROTONOSUPPORT with a message when it is not built in. */
+int rtrs_transport_find(const char *name, const struct rtrs_tr_ops **out);
 
 #endif

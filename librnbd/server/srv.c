@@ -216,11 +216,9 @@ static int srv_open(struct rnbd_srv **out, const struct rnbd_srv_opts *o)
 	ret = rnbd_opts_sockbufs(o->sndbuf, o->rcvbuf, &ro.sndbuf, &ro.rcvbuf);
 	if (ret)
 		return ret;
-	ro.transport = rtrs_transport_find(o->transport ? o->transport : "tcp");
-	if (!ro.transport)
-		return rnbd_err_set(-EPROTONOSUPPORT, "transport %s is not available%s",
-				    o->transport, strcmp(o->transport, "rdma") ? "" :
-				    " (librnbd was built without RDMA)");
+	ret = rtrs_transport_find(o->transport, &ro.transport);
+	if (ret)
+		return ret;
 	if (o->nlisten > 16)
 		return rnbd_err_set(-EINVAL, "%u listen addresses: at most 16", o->nlisten);
 	for (unsigned int i = 0; i < o->nlisten; i++) {

@@ -89,7 +89,8 @@ static void teardown(void)
 
 /*
  * Option structs grow at the end: 0.1.0's shorter ones still open (what
- * lies past their size is not read), wrong sizes are refused by name.
+ * lies past their size is not read), wrong sizes are refused by name, and
+ * so is a transport librnbd does not have.
  */
 START_TEST(older_option_structs)
 {
@@ -123,6 +124,10 @@ START_TEST(older_option_structs)
 	co.size = sizeof(co);	/* now the buffers are read, and too big */
 	ck_assert_int_eq(rnbd_sess_open(&sess, &co), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(rnbd_errmsg(), "socket buffers of"));
+	co.sndbuf = co.rcvbuf = 0;
+	co.transport = "pigeon";
+	ck_assert_int_eq(rnbd_sess_open(&sess, &co), -EPROTONOSUPPORT);
+	ck_assert_str_eq(rnbd_errmsg(), "transport pigeon is not available");
 	rnbd_srv_close(srv);
 
 	so.size = sizeof(so) + 1;
