@@ -330,13 +330,19 @@ static void rc_destroy_verbs(struct rdma_conn *rc)
 	}
 }
 
-/* Release everything; closed() follows from the last handle's callback. */
-static void rc_teardown(struct rdma_conn *rc)
+/* A server connection leaves its listener's count of handshakes. */
+static void rc_unpend(struct rdma_conn *rc)
 {
 	if (rc->listener) {
 		rc->listener->npending--;
 		rc->listener = NULL;
 	}
+}
+
+/* Release everything; closed() follows from the last handle's callback. */
+static void rc_teardown(struct rdma_conn *rc)
+{
+	rc_unpend(rc);
 	if (!rc->handles) {
 		/* never watched from a loop: nothing will call back */
 		rc_destroy_verbs(rc);
@@ -1434,10 +1440,7 @@ static int rdma_accept_op(struct rtrs_tr_conn *c, const struct rtrs_tr_limits *l
 		ret = rnbd_err_set(-errno, "rdma_accept: %s", strerror(errno));
 	if (ret)
 		return ret;
-	if (rc->listener) {
-		rc->listener->npending--;
-		rc->listener = NULL;
-	}
+	rc_unpend(rc);
 	uv_timer_stop(rc->timer);
 	cq_poll_start(rc);
 	c->lim = *lim;
