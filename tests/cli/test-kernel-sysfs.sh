@@ -7,6 +7,7 @@
 # neither root nor the rnbd modules.
 # usage: test-kernel-sysfs.sh RNBDCTL
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl-lib.sh"
 
 CTL=${1:?usage: $0 RNBDCTL}
 requires_cmd python3
@@ -86,27 +87,6 @@ make_tree() {
 	put "$S/paths/$p/dst_addr" ip:10.0.2.1
 	put "$S/paths/$p/reconnect" "Usage: echo 1 > reconnect"
 	put "$S/paths/$p/remove_path" "Usage: echo 1 > remove_path"
-}
-
-# ctl_ok ARGS...: rnbdctl must succeed; its stdout is in $OUT
-ctl_ok() {
-	OUT=$("$CTL" "$@" 2>"$T/ctl.err") || { cat "$T/ctl.err"; fail "rnbdctl $*: exit $?"; }
-}
-
-# ctl_fails CODE REGEX ARGS...: rnbdctl must exit CODE saying REGEX on stderr
-ctl_fails() {
-	local code=$1 re=$2 rc
-	shift 2
-	"$CTL" "$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	rc=$?
-	[ "$rc" = "$code" ] || { cat "$T/ctl.out" "$T/ctl.err"; fail "rnbdctl $*: exit $rc, not $code"; }
-	grep -qE "$re" "$T/ctl.err" || { cat "$T/ctl.err"; fail "rnbdctl $*: no '$re' on stderr"; }
-}
-
-# jcheck JSON EXPR: EXPR over j (the parsed JSON) must be true
-jcheck() {
-	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(" ".join(sys.argv[2].split())) else 1)' \
-		"$1" "$2" || { echo "$1"; fail "JSON check failed: $2"; }
 }
 
 # Empty the attribute files that rnbdctl may write, so that each check

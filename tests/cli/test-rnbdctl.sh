@@ -6,6 +6,7 @@
 # nothing behind; rnbdtab; the server subcommands.
 # usage: test-rnbdctl.sh RNBD_SERVE RNBDCTL
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ctl-lib.sh"
 
 SERVE=${1:?usage: $0 RNBD_SERVE RNBDCTL}
 CTL=${2:?usage: $0 RNBD_SERVE RNBDCTL}
@@ -43,27 +44,6 @@ start_serve 0
 PORT=$(sed -n 's/^rnbd-serve: info: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.err" | tail -1)
 [ -n "$PORT" ] || fail "no port in the server's log"
 URI=rnbd://t1@127.0.0.1:$PORT
-
-# ctl_ok ARGS...: rnbdctl must succeed; its stdout is in $OUT
-ctl_ok() {
-	OUT=$("$CTL" "$@" 2>"$T/ctl.err") || { cat "$T/ctl.err"; fail "rnbdctl $*: exit $?"; }
-}
-
-# ctl_fails CODE REGEX ARGS...: rnbdctl must exit CODE saying REGEX on stderr
-ctl_fails() {
-	local code=$1 re=$2 rc
-	shift 2
-	"$CTL" "$@" >"$T/ctl.out" 2>"$T/ctl.err"
-	rc=$?
-	[ "$rc" = "$code" ] || { cat "$T/ctl.out" "$T/ctl.err"; fail "rnbdctl $*: exit $rc, not $code"; }
-	grep -qE "$re" "$T/ctl.err" || { cat "$T/ctl.err"; fail "rnbdctl $*: no '$re' on stderr"; }
-}
-
-# jq-like checks with python: jcheck JSON EXPR (EXPR over j must be true)
-jcheck() {
-	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(" ".join(sys.argv[2].split())) else 1)' \
-		"$1" "$2" || { echo "$1"; fail "JSON check failed: $2"; }
-}
 
 run_dir_empty() {
 	local left
