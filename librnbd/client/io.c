@@ -213,6 +213,7 @@ static int send_parts(struct io_priv *ip)
 			iov_slice(io->iov, io->iovcnt, off, len, slice) : 0;
 
 		part_init(p, ip, io->op, flags, io->offset + off, (uint32_t)len, slice, cnt);
+		p->rio.spread = true;
 		ret = rtrs_clt_request(rs, &p->rio);
 		if (ret && !i) {
 			free(ip->split);

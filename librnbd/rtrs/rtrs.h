@@ -129,6 +129,7 @@ struct rtrs_clt_opts {
 struct rtrs_clt_io {
 	bool read;
 	bool admin;			/* send on cid 0, as RNBD's admin messages */
+	bool spread;			/* one part of many: take the next loop in turn */
 	const void *usr;
 	uint16_t usr_len;
 	const struct iovec *iov;

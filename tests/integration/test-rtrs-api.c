@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 #include "check-main.h"
+#include "rtrs/loop.h"
 #include "rtrs/rtrs.h"
 #include "util/addr.h"
 
 /* user message: what the test server does with the request */
-enum { DO_ECHO, DO_FAIL, DO_HOLD };
+enum { DO_ECHO, DO_FAIL, DO_HOLD, DO_WHERE };
 struct umsg {
 	uint32_t what;
 	int32_t err;
@@ -27,6 +28,7 @@ struct umsg {
 
 static struct rtrs_srv_op *held[64];
 static atomic_int nheld;
+static atomic_uint where_mask;	/* DO_WHERE: the server loops requests arrived on */
 
 static int srv_req(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_op *op, bool read,
 		   void *data, uint32_t len, const void *usr, uint16_t usr_len)
@@ -44,6 +46,8 @@ static int srv_req(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_op *o
 		held[atomic_fetch_add(&nheld, 1)] = op;
 		return 0;
 	}
+	if (m.what == DO_WHERE)
+		atomic_fetch_or(&where_mask, 1u << rtrs_loop_current()->idx);
 	if (read)
 		memset(data, m.fill, len);
 	else
@@ -139,8 +143,8 @@ static int wait_done(struct sync_io *s, unsigned int ms)
 	return atomic_load(&s->done);
 }
 
-static int submit(struct rtrs_clt_sess *c, struct sync_io *s, bool read, uint32_t what,
-		  int err, void *buf, uint32_t len, uint8_t fill)
+static void prepare(struct sync_io *s, bool read, uint32_t what, int err, void *buf,
+		    uint32_t len, uint8_t fill)
 {
 	memset(s, 0, sizeof(*s));
 	s->m = (struct umsg){ .what = what, .err = err, .fill = fill };
@@ -149,6 +153,12 @@ static int submit(struct rtrs_clt_sess *c, struct sync_io *s, bool read, uint32_
 		.read = read, .usr = &s->m, .usr_len = sizeof(s->m), .iov = &s->iov,
 		.iovcnt = 1, .data_len = len, .done = sync_done,
 	};
+}
+
+static int submit(struct rtrs_clt_sess *c, struct sync_io *s, bool read, uint32_t what,
+		  int err, void *buf, uint32_t len, uint8_t fill)
+{
+	prepare(s, read, what, err, buf, len, fill);
 	return rtrs_clt_request(c, &s->io);
 }
 
@@ -467,6 +477,65 @@ START_TEST(many_threads)
 }
 END_TEST
 
+/*
+ * From a completion callback (on one of the client's loops), a request
+ * stays on that loop's connection, while the parts of a split request
+ * (spread) go over every connection: seen as the server loops they reach.
+ */
+struct fan {
+	struct rtrs_clt_sess *c;
+	struct sync_io trigger, part[8];
+	bool spread;
+};
+
+static void fan_out(struct rtrs_clt_io *io, int err)
+{
+	struct fan *f = container_of(io, struct fan, trigger.io);
+
+	f->trigger.err = err;
+	for (int i = 0; i < 8; i++) {
+		prepare(&f->part[i], false, DO_WHERE, 0, NULL, 0, 0);
+		f->part[i].io.spread = f->spread;
+		ck_assert_int_eq(rtrs_clt_request(f->c, &f->part[i].io), 0);
+	}
+	atomic_store(&f->trigger.done, 1);
+}
+
+static unsigned int loops_reached(struct rtrs_clt_sess *c, bool spread)
+{
+	static struct fan f;
+
+	memset(&f, 0, sizeof(f));
+	f.c = c;
+	f.spread = spread;
+	atomic_store(&where_mask, 0);
+	prepare(&f.trigger, false, DO_ECHO, 0, NULL, 0, 0);
+	f.trigger.io.done = fan_out;
+	ck_assert_int_eq(rtrs_clt_request(c, &f.trigger.io), 0);
+	ck_assert(wait_done(&f.trigger, 10000));
+	for (int i = 0; i < 8; i++) {
+		ck_assert(wait_done(&f.part[i], 10000));
+		ck_assert_int_eq(f.part[i].err, 0);
+	}
+	return (unsigned int)__builtin_popcount(atomic_load(&where_mask));
+}
+
+START_TEST(split_parts_spread)
+{
+	uint16_t port = 0;
+	struct rtrs_srv *srv = srv_start("127.0.0.1", &port, 0, 0);
+	struct rtrs_addr p = path_to("127.0.0.1", port);
+	struct rtrs_clt_opts o = clt_opts("api-spread", &p, 1);
+	struct rtrs_clt_sess *c;
+
+	ck_assert_msg(rtrs_clt_open(&o, &c) == 0, "open: %s", rnbd_errmsg());
+	ck_assert_uint_eq(loops_reached(c, false), 1);
+	ck_assert_uint_eq(loops_reached(c, true), 2);
+	rtrs_clt_close(c);
+	rtrs_srv_close(srv);
+}
+END_TEST
+
 /* A dual-stack [::] listener takes an IPv6 and an IPv4 path of one session. */
 START_TEST(ipv6_and_dual_stack)
 {
@@ -518,6 +587,7 @@ static Suite *rtrs_api_suite(void)
 	tcase_add_test(tc, name_clash);
 	tcase_add_test(tc, close_with_requests_out);
 	tcase_add_test(tc, many_threads);
+	tcase_add_test(tc, split_parts_spread);
 	tcase_add_test(tc, ipv6_and_dual_stack);
 	suite_add_tcase(s, tc);
 	return s;
