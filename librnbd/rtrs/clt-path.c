@@ -373,6 +373,9 @@ void clt_path_post_fail(struct clt_conn *conn, int err, const char *why)
 	clt_post(loop0(conn->sess), post_fail_msg, p, conn->gen, err, why);
 }
 
+#define RECONNECT_RESET_RETRIES		10
+#define RECONNECT_RESET_DELAY_MS	20
+
 static void schedule_reconnect(struct clt_path *p, uint32_t delay_ms)
 {
 	if (!p->auto_reconnect && !p->reconnect_now)
@@ -435,6 +438,19 @@ static void path_down_done(struct clt_path *p)
 	if (st == RTRS_CLT_CONNECTING_ERR) {
 		atomic_fetch_add(&p->reconnect_fails, 1);
 		set_state(p, RTRS_CLT_RECONNECTING);
+		/*
+		 * A reconnect asked for closes the path's connections and dials
+		 * at once, so the server may still be tearing down the old
+		 * incarnation and refuse the new one ("path is CLOSING", as the
+		 * kernel's server does): try again shortly, a few times, before
+		 * telling whoever waits.
+		 */
+		if (p->waiter && p->reconnect_now && p->err == -ECONNRESET &&
+		    p->reset_retries < RECONNECT_RESET_RETRIES && !atomic_load(&s->closing)) {
+			p->reset_retries++;
+			schedule_reconnect(p, RECONNECT_RESET_DELAY_MS);
+			return;
+		}
 		if (p->waiter) {
 			/* whoever waits (open, add, reconnect) decides what next */
 			p->reconnect_now = false;
@@ -505,6 +521,7 @@ int clt_path_reconnect(struct clt_path *p, struct rtrs_completion *waiter)
 	switch (st) {
 	case RTRS_CLT_CONNECTED:
 		p->reconnect_now = true;
+		p->reset_retries = 0;
 		p->waiter = waiter;
 		clt_path_fail(p, -ECONNRESET, "reconnect requested");
 		return 0;

@@ -84,6 +84,7 @@ struct clt_path {
 	uint32_t gen;			/* bumped per connect attempt */
 	uint16_t recon_cnt;
 	int reconnect_attempts;
+	unsigned int reset_retries;	/* of a requested reconnect, see path_down_done() */
 	bool first_conn;
 	bool connected_once;
 	bool auto_reconnect;
