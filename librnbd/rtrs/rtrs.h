@@ -255,6 +255,11 @@ void rtrs_srv_stop_listening(struct rtrs_srv *srv);
 
 /* Answer op with 0 or a negative errno, from any thread, exactly once. */
 void rtrs_srv_resp(struct rtrs_srv_op *op, int err);
+
+/* Answer a read with success and l's data (l is copied; its lengths must
+ * add up to the bytes wanted, or the read fails with -EIO), as
+ * rtrs_srv_resp() does. */
+void rtrs_srv_resp_lent(struct rtrs_srv_op *op, const struct rtrs_lend *l);
 struct rtrs_srv_sess *rtrs_srv_op_sess(struct rtrs_srv_op *op);
 /* op_priv_size bytes of zeroed-once scratch, stable for the op's life. */
 void *rtrs_srv_op_priv(struct rtrs_srv_op *op);

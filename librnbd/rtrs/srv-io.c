@@ -5,6 +5,7 @@
  * same loop, whichever thread answered.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "srv.h"
 #include "util/err.h"
@@ -60,14 +61,47 @@ void srv_io_request(struct rtrs_tr_conn *c, struct rtrs_tr_op *top)
 		rtrs_srv_resp(op, ret);
 }
 
+void rtrs_lend_put(const struct rtrs_lend *l)
+{
+	for (unsigned int i = 0; i < l->nseg && i < RTRS_LEND_SEGS; i++)
+		if (l->seg[i].ref)
+			l->put(l->seg[i].ref);
+}
+
+/* A transport without send_rsp_lent gets the lent data in the op's buffer. */
+static void lend_copy(struct rtrs_srv_op *op)
+{
+	uint8_t *dst = op->tr.data;
+
+	for (unsigned int i = 0; i < op->lend.nseg; i++) {
+		memcpy(dst, op->lend.seg[i].base, op->lend.seg[i].len);
+		dst += op->lend.seg[i].len;
+	}
+	rtrs_lend_put(&op->lend);
+	op->lent = false;
+}
+
 static void resp_on_loop(struct rtrs_srv_op *op)
 {
 	struct srv_conn *conn = op->conn;
+	const struct rtrs_tr_ops *tr = conn ? conn->tr->ops : NULL;
 	uint16_t id = op->tr.id;
 	const void *data = op->tr.data;
 	uint32_t len = op->tr.read ? op->tr.read_len : 0;
-	int err = op->err;
+	int err = op->err, ret;
+	bool lent = op->lent;
+	struct rtrs_lend lend;
 
+	if (lent && tr && !tr->send_rsp_lent) {
+		lend_copy(op);
+		lent = false;
+	}
+	if (lent) {
+		lend.nseg = op->lend.nseg;
+		lend.put = op->lend.put;
+		memcpy(lend.seg, op->lend.seg, lend.nseg * sizeof(lend.seg[0]));
+		op->lent = false;
+	}
 	/*
 	 * Release first: once the response is out the client may send this id
 	 * again, on any connection of the path, and that must find the op
@@ -76,7 +110,14 @@ static void resp_on_loop(struct rtrs_srv_op *op)
 	 * rtrs_srv_resp_rdma() does; the client fails over.
 	 */
 	srv_op_release(op);
-	if (conn && conn->path && conn->tr->ops->send_rsp(conn->tr, id, data, len, err))
+	if (!conn || !conn->path) {
+		if (lent)
+			rtrs_lend_put(&lend);
+		return;
+	}
+	ret = lent ? tr->send_rsp_lent(conn->tr, id, &lend) :
+		     tr->send_rsp(conn->tr, id, data, len, err);
+	if (ret)
 		rnbd_log_debug("rtrs server: response for id %u dropped: %s", id, rnbd_errmsg());
 }
 
@@ -95,6 +136,27 @@ void rtrs_srv_resp(struct rtrs_srv_op *op, int err)
 	}
 	op->msg.fn = resp_msg;
 	rtrs_loop_post(&op->wl->loop, &op->msg);
+}
+
+void rtrs_srv_resp_lent(struct rtrs_srv_op *op, const struct rtrs_lend *l)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < l->nseg && i < RTRS_LEND_SEGS; i++)
+		total += l->seg[i].len;
+	if (!op->tr.read || l->nseg > RTRS_LEND_SEGS || total != op->tr.read_len) {
+		rnbd_log_err("rtrs server: lent %llu bytes in %u pieces for a %s of %u: failing it",
+			       (unsigned long long)total, l->nseg, op->tr.read ? "read" : "write",
+			       op->tr.read_len);
+		rtrs_lend_put(l);
+		rtrs_srv_resp(op, -EIO);
+		return;
+	}
+	op->lend.nseg = l->nseg;
+	op->lend.put = l->put;
+	memcpy(op->lend.seg, l->seg, l->nseg * sizeof(l->seg[0]));
+	op->lent = true;
+	rtrs_srv_resp(op, 0);
 }
 
 struct rtrs_srv_sess *rtrs_srv_op_sess(struct rtrs_srv_op *op)

@@ -47,6 +47,8 @@ struct rtrs_srv_op {
 	_Atomic bool busy;
 	bool delivered;			/* handed to the upper layer */
 	int err;
+	bool lent;			/* answered with lend, not the op's buffer */
+	struct rtrs_lend lend;
 	void *priv;			/* upper layer's scratch */
 	struct rtrs_loop_msg msg;	/* response posted from another thread */
 };

@@ -64,6 +64,31 @@ struct rtrs_tr_op {
 	bool buf_owned;			/* allocated with malloc, freed with the op */
 };
 
+/*
+ * The data of a read, lent by the upper layer from its own memory instead
+ * of copied into the op's buffer: the transport sends straight from it.
+ * Every non-NULL ref is given back to put() exactly once, on a loop
+ * thread, when the transport no longer needs its piece (sent, copied into
+ * a registered buffer, or dropped with the connection), which may be after
+ * the op was reused; the memory must stay valid until then.
+ */
+#define RTRS_LEND_SEGS	17	/* 1 MiB in 64 KiB pieces, not aligned */
+
+struct rtrs_lend_seg {
+	const void *base;
+	uint32_t len;
+	void *ref;
+};
+
+struct rtrs_lend {
+	unsigned int nseg;
+	void (*put)(void *ref);
+	struct rtrs_lend_seg seg[RTRS_LEND_SEGS];
+};
+
+/* put() every ref of l. */
+void rtrs_lend_put(const struct rtrs_lend *l);
+
 /* Limits a server grants on accept, and the client learns. */
 struct rtrs_tr_limits {
 	uint32_t queue_depth;
@@ -158,6 +183,12 @@ struct rtrs_tr_ops {
 	 */
 	int (*send_rsp)(struct rtrs_tr_conn *c, uint16_t id, const void *data, uint32_t len,
 			int err);
+	/*
+	 * Optional: answer read id with success and the lent data in l (see
+	 * rtrs.h), copied; the transport puts every ref, whatever it returns.
+	 * Without it the core copies the data into the op's buffer.
+	 */
+	int (*send_rsp_lent)(struct rtrs_tr_conn *c, uint16_t id, const struct rtrs_lend *l);
 
 	/* Client. */
 	int (*connect)(struct rtrs_loop *loop, const struct rtrs_tr_connect_opts *o,

@@ -81,10 +81,23 @@ static bool op_writes(uint32_t op)
 	       op == RNBD_OP_SECURE_ERASE;
 }
 
+static int range_check(const struct rnbd_bdev_info *info, uint64_t offset, uint32_t len)
+{
+	if ((offset | len) & (info->logical_block_size - 1))
+		return rnbd_err_set(-EINVAL, "offset %llu len %u not aligned to %u",
+				    (unsigned long long)offset, len, info->logical_block_size);
+	if (offset > info->size || len > info->size - offset)
+		return rnbd_err_set(-EINVAL, "offset %llu len %u beyond the end (%llu)",
+				    (unsigned long long)offset, len,
+				    (unsigned long long)info->size);
+	return 0;
+}
+
 /* The caller is supposed to have checked all this; a bad bio must still not reach storage. */
 static int bio_check(const struct rnbd_bdev *b, const struct rnbd_bio *bio)
 {
 	const struct rnbd_bdev_info *info = &b->info;
+	int ret;
 
 	switch (bio->op) {
 	case RNBD_OP_READ:
@@ -106,17 +119,28 @@ static int bio_check(const struct rnbd_bdev *b, const struct rnbd_bio *bio)
 				    rnbd_bdev_type_str(b->type));
 	if (bio->op == RNBD_OP_FLUSH)
 		return 0;
-	if ((bio->offset | bio->len) & (info->logical_block_size - 1))
-		return rnbd_err_set(-EINVAL, "offset %llu len %u not aligned to %u",
-				    (unsigned long long)bio->offset, bio->len,
-				    info->logical_block_size);
-	if (bio->offset > info->size || bio->len > info->size - bio->offset)
-		return rnbd_err_set(-EINVAL, "offset %llu len %u beyond the end (%llu)",
-				    (unsigned long long)bio->offset, bio->len,
-				    (unsigned long long)info->size);
+	ret = range_check(info, bio->offset, bio->len);
+	if (ret)
+		return ret;
 	if ((bio->op == RNBD_OP_READ || bio->op == RNBD_OP_WRITE) && bio->len && !bio->buf)
 		return rnbd_err_set(-EINVAL, "no buffer");
 	return 0;
+}
+
+bool rnbd_bdev_can_lend(const struct rnbd_bdev *b)
+{
+	return b->ops->lend;
+}
+
+int rnbd_bdev_lend(struct rnbd_bdev *b, uint64_t offset, uint32_t len, struct rtrs_lend *l)
+{
+	int ret;
+
+	if (!b->ops->lend)
+		return rnbd_err_set(-EOPNOTSUPP, "a %s cannot lend its data",
+				    rnbd_bdev_type_str(b->type));
+	ret = range_check(&b->info, offset, len);
+	return ret ? ret : b->ops->lend(b, offset, len, l);
 }
 
 int rnbd_bdev_submit(struct rnbd_bdev *b, struct rnbd_bio *bio)

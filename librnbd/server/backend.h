@@ -102,6 +102,20 @@ const struct rnbd_bdev_info *rnbd_bdev_info(const struct rnbd_bdev *b);
 /* 0: done() will be (or has been) called once; <0: it will not. */
 int rnbd_bdev_submit(struct rnbd_bdev *b, struct rnbd_bio *bio);
 
+struct rtrs_lend;
+
+/*
+ * A read answered from the backend's own memory instead of copied into a
+ * buffer: l gets the pieces of [offset, offset + len), each pinned until
+ * l->put() gives it back (see struct rtrs_lend), however the data changes
+ * or is discarded meanwhile.  Only backends whose data sits in this
+ * process can (rnbd_bdev_can_lend()); -E2BIG when the range takes more
+ * pieces than l holds.  Either way the caller may submit a READ bio
+ * instead.  Checks as rnbd_bdev_submit().
+ */
+bool rnbd_bdev_can_lend(const struct rnbd_bdev *b);
+int rnbd_bdev_lend(struct rnbd_bdev *b, uint64_t offset, uint32_t len, struct rtrs_lend *l);
+
 /* Per loop thread resources (the io_uring ring), on that thread. */
 int rnbd_backend_loop_init(uv_loop_t *loop);
 void rnbd_backend_loop_fini(void);

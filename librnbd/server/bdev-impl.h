@@ -18,6 +18,8 @@ struct rnbd_bdev_ops {
 	 */
 	int (*submit)(struct rnbd_bdev *b, struct rnbd_bio *bio);
 	void (*close)(struct rnbd_bdev *b);
+	/* Optional: rnbd_bdev_lend() of a range that passed its checks. */
+	int (*lend)(struct rnbd_bdev *b, uint64_t offset, uint32_t len, struct rtrs_lend *l);
 	/* io_uring engine: queue the bio's next SQEs on r, or park it there. */
 	void (*uring_issue)(struct rnbd_uring *r, struct rnbd_bio *bio);
 	/* One CQE of the bio (tag: what rnbd_uring_tag() put in user_data). */

@@ -15,8 +15,16 @@
  * there is no lock order to get wrong; like a real disk, a bio spanning
  * chunks is not atomic as a whole.  Second-level tables are installed with a
  * compare-and-swap and only freed at close.
+ *
+ * Reads can be answered from the chunks themselves (rnbd_bdev_lend): each
+ * chunk counts its references, one for the table and one per piece lent,
+ * and whoever drops the last frees it, so a discard or a close never frees
+ * memory a response is still being sent from.  A write into a lent chunk
+ * changes what that response sends, as it would change what a disk returns
+ * to a read running at the same time.
  */
 #include <errno.h>
+#include <stdalign.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,6 +32,7 @@
 
 #include "rnbd/rnbd-proto.h"
 #include "bdev-impl.h"
+#include "rtrs/transport.h"
 #include "util/err.h"
 
 #define MEM_CHUNK_SHIFT	16
@@ -42,7 +51,15 @@ struct mem_stripe {
 	};
 };
 
-typedef uint8_t *mem_l2_t[MEM_L2_ENTRIES];
+struct mem_chunk {
+	_Atomic uint32_t refs;
+	alignas(64) uint8_t data[MEM_CHUNK];
+};
+
+typedef struct mem_chunk *mem_l2_t[MEM_L2_ENTRIES];
+
+/* What a hole reads as, lent like a chunk but never counted. */
+static const uint8_t mem_zeroes[MEM_CHUNK];
 
 struct mem_bdev {
 	struct rnbd_bdev b;
@@ -95,18 +112,40 @@ static uint32_t chunk_bytes(const struct mem_bdev *m, uint64_t c)
 	return left < MEM_CHUNK ? (uint32_t)left : MEM_CHUNK;
 }
 
+static void chunk_put(struct mem_chunk *ch)
+{
+	if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) == 1)
+		free(ch);
+}
+
+static void chunk_put_lent(void *ref)
+{
+	chunk_put(ref);
+}
+
 /* Under the stripe lock of c, exclusively. */
-static uint8_t *chunk_get(struct mem_bdev *m, uint64_t c)
+static struct mem_chunk *chunk_get(struct mem_bdev *m, uint64_t c)
 {
 	mem_l2_t *l2 = l2_get(m, c);
-	uint8_t **slot;
+	struct mem_chunk **slot;
 
 	if (!l2)
 		return NULL;
 	slot = &(*l2)[c & (MEM_L2_ENTRIES - 1)];
-	if (!*slot)
-		*slot = calloc(1, MEM_CHUNK);
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (*slot)
+			atomic_init(&(*slot)->refs, 1);
+	}
 	return *slot;
+}
+
+/* Under the stripe lock of c, shared or exclusive. */
+static struct mem_chunk *chunk_find(struct mem_bdev *m, uint64_t c)
+{
+	mem_l2_t *l2 = l2_of(m, c);
+
+	return l2 ? (*l2)[c & (MEM_L2_ENTRIES - 1)] : NULL;
 }
 
 static int chunk_io(struct mem_bdev *m, enum mem_act act, uint64_t c, uint32_t off, uint32_t n,
@@ -114,17 +153,13 @@ static int chunk_io(struct mem_bdev *m, enum mem_act act, uint64_t c, uint32_t o
 {
 	pthread_rwlock_t *lock = stripe_of(m, c);
 	mem_l2_t *l2;
-	uint8_t **slot, *ch;
+	struct mem_chunk **slot, *ch;
 	int err = 0;
 
 	if (act == MEM_READ) {
 		pthread_rwlock_rdlock(lock);
-		l2 = l2_of(m, c);
-		ch = l2 ? (*l2)[c & (MEM_L2_ENTRIES - 1)] : NULL;
-		if (ch)
-			memcpy(buf, ch + off, n);
-		else
-			memset(buf, 0, n);
+		ch = chunk_find(m, c);
+		memcpy(buf, ch ? ch->data + off : mem_zeroes, n);
 		pthread_rwlock_unlock(lock);
 		return 0;
 	}
@@ -139,9 +174,9 @@ static int chunk_io(struct mem_bdev *m, enum mem_act act, uint64_t c, uint32_t o
 			break;
 		}
 		if (act == MEM_WRITE)
-			memcpy(ch + off, buf, n);
+			memcpy(ch->data + off, buf, n);
 		else
-			memset(ch + off, 0, n);
+			memset(ch->data + off, 0, n);
 		break;
 	default:
 		l2 = l2_of(m, c);
@@ -151,12 +186,13 @@ static int chunk_io(struct mem_bdev *m, enum mem_act act, uint64_t c, uint32_t o
 		if (!*slot)
 			break;
 		if (off || n != chunk_bytes(m, c)) {
-			memset(*slot + off, 0, n);
+			memset((*slot)->data + off, 0, n);
 			break;
 		}
+		/* wiped now, even if a response still holds it */
 		if (act == MEM_ERASE)
-			explicit_bzero(*slot, MEM_CHUNK);
-		free(*slot);
+			explicit_bzero((*slot)->data, MEM_CHUNK);
+		chunk_put(*slot);
 		*slot = NULL;
 		break;
 	}
@@ -218,6 +254,42 @@ static int mem_submit(struct rnbd_bdev *b, struct rnbd_bio *bio)
 	return 0;
 }
 
+static int mem_lend(struct rnbd_bdev *b, uint64_t pos, uint32_t left, struct rtrs_lend *l)
+{
+	struct mem_bdev *m = container_of(b, struct mem_bdev, b);
+
+	l->nseg = 0;
+	l->put = chunk_put_lent;
+	while (left) {
+		uint64_t c = pos >> MEM_CHUNK_SHIFT;
+		uint32_t off = pos & (MEM_CHUNK - 1);
+		uint32_t n = chunk_bytes(m, c) - off;
+		pthread_rwlock_t *lock = stripe_of(m, c);
+		struct mem_chunk *ch;
+
+		if (l->nseg == RTRS_LEND_SEGS) {
+			rtrs_lend_put(l);
+			return rnbd_err_set(-E2BIG, "a read of more than %u chunks cannot be lent",
+					    RTRS_LEND_SEGS);
+		}
+		if (n > left)
+			n = left;
+		pthread_rwlock_rdlock(lock);
+		ch = chunk_find(m, c);
+		if (ch)
+			atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+		pthread_rwlock_unlock(lock);
+		l->seg[l->nseg++] = (struct rtrs_lend_seg){
+			.base = ch ? ch->data + off : mem_zeroes,
+			.len = n,
+			.ref = ch,
+		};
+		pos += n;
+		left -= n;
+	}
+	return 0;
+}
+
 static void mem_close(struct rnbd_bdev *b)
 {
 	struct mem_bdev *m = container_of(b, struct mem_bdev, b);
@@ -228,7 +300,8 @@ static void mem_close(struct rnbd_bdev *b)
 		if (!l2)
 			continue;
 		for (size_t j = 0; j < MEM_L2_ENTRIES; j++)
-			free((*l2)[j]);
+			if ((*l2)[j])
+				chunk_put((*l2)[j]);
 		free(l2);
 	}
 	for (size_t i = 0; i < MEM_STRIPES; i++)
@@ -240,6 +313,7 @@ static void mem_close(struct rnbd_bdev *b)
 static const struct rnbd_bdev_ops mem_ops = {
 	.submit = mem_submit,
 	.close = mem_close,
+	.lend = mem_lend,
 };
 
 int rnbd_bdev_memory_open(const struct rnbd_bdev_conf *conf, struct rnbd_bdev **out)

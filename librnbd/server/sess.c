@@ -424,6 +424,18 @@ static int process_io(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool r
 			atomic_fetch_add_explicit(&slot->bytes_written, io.bi_size,
 						  memory_order_relaxed);
 	}
+	/* Straight from the backend's memory when it lends (the memory
+	 * backend): one copy less; failing that, read into the op's buffer. */
+	if (rnbd_op == RNBD_OP_READ && rnbd_bdev_can_lend(slot->dev->bdev)) {
+		struct rtrs_lend lend;
+
+		if (!rnbd_bdev_lend(slot->dev->bdev, io.sector << RNBD_SECTOR_SHIFT, io.bi_size,
+				    &lend)) {
+			slot_leave(sess, slot);
+			rtrs_srv_resp_lent(op, &lend);
+			return 0;
+		}
+	}
 	req->op = op;
 	req->slot = slot;
 	req->sess = sess;

@@ -58,6 +58,7 @@ struct tcp_item {
 	uint8_t hdr[RTRS_FRAME_HDR_LEN];
 	const void *p1;			/* user message or handshake payload */
 	const struct iovec *iov;	/* data */
+	struct rtrs_lend *lend;		/* or data lent by the server's upper layer */
 	uint32_t l1;
 	uint32_t iovcnt;
 	uint32_t total;			/* header + payload */
@@ -130,8 +131,10 @@ struct tcp_conn {
 	 * server: one response frame per id.  They live in the connection,
 	 * not in the op: the client may reuse an id on another connection as
 	 * soon as the last byte is out, while this loop still walks its queue.
+	 * A response sent from lent data keeps the lend beside its item.
 	 */
 	struct tcp_item *rsp_items;
+	struct rtrs_lend *rsp_lends;
 };
 
 static void tc_poll_update(struct tcp_conn *tc);
@@ -189,9 +192,21 @@ static void handle_free_cb(uv_handle_t *h)
 	free(h);
 }
 
+/* The item leaves the connection for good: give back what it borrowed. */
+static void item_unlend(struct tcp_item *it)
+{
+	if (it->lend) {
+		rtrs_lend_put(it->lend);
+		it->lend = NULL;
+	}
+}
+
 static void tc_free(struct tcp_conn *tc)
 {
+	for (uint32_t i = 0; tc->rsp_items && i < tc->c.lim.queue_depth; i++)
+		item_unlend(&tc->rsp_items[i]);
 	free(tc->rsp_items);
+	free(tc->rsp_lends);
 	free(tc->next_poll);
 	free(tc->next_timer);
 	free(tc->outstanding);
@@ -333,6 +348,7 @@ static void item_init(struct tcp_item *it, const struct rtrs_frame *f, const voi
 	it->l1 = l1;
 	it->iov = iov;
 	it->iovcnt = iovcnt;
+	it->lend = NULL;
 	it->total = RTRS_FRAME_HDR_LEN + f->len;
 	it->off = 0;
 }
@@ -368,17 +384,26 @@ static bool item_iov(const struct tcp_item *it, struct iovec *iov, int *n, int m
 		{ (void *)it->p1, it->l1 },
 	};
 
-	for (unsigned int i = 0; i < 2 + it->iovcnt; i++) {
-		const struct iovec *s = i < 2 ? &seg[i] : &it->iov[i - 2];
+	unsigned int nlent = it->lend ? it->lend->nseg : 0;
 
-		if (skip >= s->iov_len) {
-			skip -= s->iov_len;
+	for (unsigned int i = 0; i < 2 + it->iovcnt + nlent; i++) {
+		struct iovec s;
+
+		if (i < 2)
+			s = seg[i];
+		else if (i < 2 + it->iovcnt)
+			s = it->iov[i - 2];
+		else
+			s = (struct iovec){ (void *)it->lend->seg[i - 2 - it->iovcnt].base,
+					    it->lend->seg[i - 2 - it->iovcnt].len };
+		if (skip >= s.iov_len) {
+			skip -= s.iov_len;
 			continue;
 		}
 		if (*n == max)
 			return false;
-		iov[*n].iov_base = (char *)s->iov_base + skip;
-		iov[*n].iov_len = s->iov_len - skip;
+		iov[*n].iov_base = (char *)s.iov_base + skip;
+		iov[*n].iov_len = s.iov_len - skip;
 		(*n)++;
 		skip = 0;
 	}
@@ -429,6 +454,7 @@ static void tc_flush(struct tcp_conn *tc)
 			sent -= left;
 			it->off = it->total;
 			list_del(&it->node);
+			item_unlend(it);
 		}
 	}
 	if (list_empty(&tc->sendq))
@@ -446,8 +472,10 @@ static void tc_forget(struct tcp_conn *tc)
 
 		/* A frame cut in the middle would desync the peer; it is
 		 * closing anyway, so only whole control frames still go out. */
-		if (it->off || (it != &tc->hb_item && it != &tc->ack_item && it != &tc->close_item))
+		if (it->off || (it != &tc->hb_item && it != &tc->ack_item && it != &tc->close_item)) {
 			list_del(&it->node);
+			item_unlend(it);
+		}
 	}
 	if (tc->outstanding)
 		memset(tc->outstanding, 0, tc->qd * sizeof(*tc->outstanding));
@@ -1161,8 +1189,14 @@ static int tcp_accept(struct rtrs_tr_conn *c, const struct rtrs_tr_limits *lim)
 	if (ret < 0)
 		return ret;
 	tc->rsp_items = calloc(lim->queue_depth, sizeof(*tc->rsp_items));
-	if (!tc->rsp_items)
+	tc->rsp_lends = calloc(lim->queue_depth, sizeof(*tc->rsp_lends));
+	if (!tc->rsp_items || !tc->rsp_lends) {
+		free(tc->rsp_items);
+		free(tc->rsp_lends);
+		tc->rsp_items = NULL;
+		tc->rsp_lends = NULL;
 		return rnbd_err_set(-ENOMEM, "no memory for %u responses", lim->queue_depth);
+	}
 	c->lim = *lim;
 	tc->state = TC_OPEN;
 	tc_queue_ctl(tc, &tc->hs_item, RTRS_TCP_CONN_RSP, RTRS_TCP_VERSION, tc->hs_payload, ret);
@@ -1232,6 +1266,35 @@ static int tcp_send_rsp(struct rtrs_tr_conn *c, uint16_t id, const void *data, u
 		return rnbd_err_set(-EPROTO, "id %u reused early", id);
 	}
 	item_init(it, &f, data, f.len, NULL, 0);
+	tc_queue(tc, it);
+	return 0;
+}
+
+static int tcp_send_rsp_lent(struct rtrs_tr_conn *c, uint16_t id, const struct rtrs_lend *l)
+{
+	struct tcp_conn *tc = to_tc(c);
+	struct rtrs_lend *kept;
+	struct tcp_item *it;
+	struct rtrs_frame f = { .type = RTRS_TCP_IO_RSP, .id = id };
+
+	if (tc->state != TC_OPEN) {
+		rtrs_lend_put(l);
+		return rnbd_err_set(-ENOTCONN, "connection not open");
+	}
+	it = &tc->rsp_items[id];
+	if (item_queued(it)) {
+		rtrs_lend_put(l);
+		tc_fail(tc, -EPROTO, "client reused id %u before reading its response", id);
+		return rnbd_err_set(-EPROTO, "id %u reused early", id);
+	}
+	kept = &tc->rsp_lends[id];
+	kept->nseg = l->nseg;
+	kept->put = l->put;
+	memcpy(kept->seg, l->seg, l->nseg * sizeof(l->seg[0]));
+	for (unsigned int i = 0; i < l->nseg; i++)
+		f.len += l->seg[i].len;
+	item_init(it, &f, NULL, 0, NULL, 0);
+	it->lend = kept;
 	tc_queue(tc, it);
 	return 0;
 }
@@ -1340,6 +1403,7 @@ const struct rtrs_tr_ops rtrs_tcp_ops = {
 	.reject = tcp_reject,
 	.send_info_rsp = tcp_send_info_rsp,
 	.send_rsp = tcp_send_rsp,
+	.send_rsp_lent = tcp_send_rsp_lent,
 	.connect = tcp_connect,
 	.send_info_req = tcp_send_info_req,
 	.send_req = tcp_send_req,

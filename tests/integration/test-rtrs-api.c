@@ -19,7 +19,7 @@
 #include "util/addr.h"
 
 /* user message: what the test server does with the request */
-enum { DO_ECHO, DO_FAIL, DO_HOLD, DO_WHERE };
+enum { DO_ECHO, DO_FAIL, DO_HOLD, DO_WHERE, DO_LEND, DO_LEND_SHORT };
 struct umsg {
 	uint32_t what;
 	int32_t err;
@@ -29,6 +29,29 @@ struct umsg {
 static struct rtrs_srv_op *held[64];
 static atomic_int nheld;
 static atomic_uint where_mask;	/* DO_WHERE: the server loops requests arrived on */
+
+/* DO_LEND: the read's data lent from here, three pinned pieces and one not */
+#define LEND_PIECE 4096
+static uint8_t lend_src[3][LEND_PIECE];
+static const uint8_t lend_zeroes[LEND_PIECE];
+static int lend_ref[3];
+static atomic_int lend_puts;
+
+static void lend_put(void *ref)
+{
+	ck_assert(ref == &lend_ref[0] || ref == &lend_ref[1] || ref == &lend_ref[2]);
+	atomic_fetch_add(&lend_puts, 1);
+}
+
+/* short: a piece less than the read wants */
+static void lend_build(struct rtrs_lend *l, bool short_)
+{
+	l->put = lend_put;
+	l->nseg = short_ ? 3 : 4;
+	for (int i = 0; i < 3; i++)
+		l->seg[i] = (struct rtrs_lend_seg){ lend_src[i], LEND_PIECE, &lend_ref[i] };
+	l->seg[3] = (struct rtrs_lend_seg){ lend_zeroes, LEND_PIECE, NULL };
+}
 
 static int srv_req(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_op *op, bool read,
 		   void *data, uint32_t len, const void *usr, uint16_t usr_len)
@@ -48,6 +71,13 @@ static int srv_req(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_op *o
 	}
 	if (m.what == DO_WHERE)
 		atomic_fetch_or(&where_mask, 1u << rtrs_loop_current()->idx);
+	if (m.what == DO_LEND || m.what == DO_LEND_SHORT) {
+		struct rtrs_lend l;
+
+		lend_build(&l, m.what == DO_LEND_SHORT);
+		rtrs_srv_resp_lent(op, &l);
+		return 0;
+	}
 	if (read)
 		memset(data, m.fill, len);
 	else
@@ -281,7 +311,9 @@ START_TEST(paths_at_run_time)
 	ck_assert_msg(rtrs_clt_path_reconnect(c, id2) == 0, "reconnect: %s", rnbd_errmsg());
 	rtrs_clt_paths(c, info, 8);
 	ck_assert_int_eq(info[1].state, RTRS_CLT_CONNECTED);
-	ck_assert_uint_eq(info[1].recon_cnt, 2);
+	/* an attempt the server refused while it closed the old connections
+	 * is retried (and counted) */
+	ck_assert_uint_eq(info[1].recon_cnt, 2 + info[1].stats.reconnect_fails);
 	ck_assert_uint_eq(info[1].stats.reconnects, 1);
 	ck_assert_int_eq(rtrs_clt_path_reconnect(c, 42), -ENOENT);
 	/* removal: the other path carries on */
@@ -427,6 +459,59 @@ START_TEST(close_with_requests_out)
 	/* the server keeps the session until its upper layer answers */
 	for (int i = 0; i < 4; i++)
 		rtrs_srv_resp(held[i], 0);
+	rtrs_srv_close(srv);
+}
+END_TEST
+
+static void wait_puts(int n)
+{
+	for (int i = 0; i < 5000 && atomic_load(&lend_puts) < n; i++)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&lend_puts), n);
+}
+
+/*
+ * Reads answered from lent memory: the data arrives whole and every pinned
+ * piece is given back once, whether it was sent, refused (a lend shorter
+ * than the read fails it with -EIO) or dropped with its connection.
+ */
+START_TEST(lent_responses)
+{
+	uint16_t port = 0;
+	struct rtrs_srv *srv = srv_start("127.0.0.1", &port, 0, 0);
+	struct rtrs_addr p = path_to("127.0.0.1", port);
+	struct rtrs_clt_opts o = clt_opts("api-lend", &p, 1);
+	static uint8_t buf[4 * LEND_PIECE];
+	struct rtrs_clt_sess *c;
+	struct rtrs_lend l;
+	struct sync_io s;
+
+	for (int i = 0; i < 3; i++)
+		memset(lend_src[i], 0xa0 + i, LEND_PIECE);
+	atomic_store(&lend_puts, 0);
+	atomic_store(&nheld, 0);
+	o.connect_timeout_ms = 300;
+	ck_assert_msg(rtrs_clt_open(&o, &c) == 0, "open: %s", rnbd_errmsg());
+	for (int n = 0; n < 50; n++) {
+		memset(buf, 0x55, sizeof(buf));
+		ck_assert_int_eq(do_io(c, true, DO_LEND, 0, buf, sizeof(buf), 0), 0);
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < LEND_PIECE; j++)
+				ck_assert_uint_eq(buf[i * LEND_PIECE + j], i < 3 ? 0xa0 + i : 0);
+	}
+	wait_puts(150);
+	ck_assert_int_eq(do_io(c, true, DO_LEND_SHORT, 0, buf, sizeof(buf), 0), -EIO);
+	wait_puts(153);
+
+	ck_assert_int_eq(submit(c, &s, true, DO_HOLD, 0, buf, sizeof(buf), 0), 0);
+	for (int i = 0; i < 2000 && atomic_load(&nheld) < 1; i++)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&nheld), 1);
+	rtrs_clt_close(c);
+	ck_assert_int_eq(s.err, -ECONNABORTED);
+	lend_build(&l, false);
+	rtrs_srv_resp_lent(held[0], &l);
+	wait_puts(156);
 	rtrs_srv_close(srv);
 }
 END_TEST
@@ -588,6 +673,7 @@ static Suite *rtrs_api_suite(void)
 	tcase_add_test(tc, close_with_requests_out);
 	tcase_add_test(tc, many_threads);
 	tcase_add_test(tc, split_parts_spread);
+	tcase_add_test(tc, lent_responses);
 	tcase_add_test(tc, ipv6_and_dual_stack);
 	suite_add_tcase(s, tc);
 	return s;
