@@ -5,7 +5,6 @@
  * same loop, whichever thread answered.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "srv.h"
 #include "util/err.h"
@@ -61,22 +60,10 @@ void srv_io_request(struct rtrs_tr_conn *c, struct rtrs_tr_op *top)
 		rtrs_srv_resp(op, ret);
 }
 
-void rtrs_lend_put(const struct rtrs_lend *l)
-{
-	for (unsigned int i = 0; i < l->nseg && i < RTRS_LEND_SEGS; i++)
-		if (l->seg[i].ref)
-			l->put(l->seg[i].ref);
-}
-
 /* A transport without send_rsp_lent gets the lent data in the op's buffer. */
 static void lend_copy(struct rtrs_srv_op *op)
 {
-	uint8_t *dst = op->tr.data;
-
-	for (unsigned int i = 0; i < op->lend.nseg; i++) {
-		memcpy(dst, op->lend.seg[i].base, op->lend.seg[i].len);
-		dst += op->lend.seg[i].len;
-	}
+	rtrs_lend_copy(&op->lend, op->tr.data);
 	rtrs_lend_put(&op->lend);
 	op->lent = false;
 }
@@ -97,9 +84,7 @@ static void resp_on_loop(struct rtrs_srv_op *op)
 		lent = false;
 	}
 	if (lent) {
-		lend.nseg = op->lend.nseg;
-		lend.put = op->lend.put;
-		memcpy(lend.seg, op->lend.seg, lend.nseg * sizeof(lend.seg[0]));
+		rtrs_lend_move(&lend, &op->lend);
 		op->lent = false;
 	}
 	/*
@@ -152,9 +137,7 @@ void rtrs_srv_resp_lent(struct rtrs_srv_op *op, const struct rtrs_lend *l)
 		rtrs_srv_resp(op, -EIO);
 		return;
 	}
-	op->lend.nseg = l->nseg;
-	op->lend.put = l->put;
-	memcpy(op->lend.seg, l->seg, l->nseg * sizeof(l->seg[0]));
+	rtrs_lend_move(&op->lend, l);
 	op->lent = true;
 	rtrs_srv_resp(op, 0);
 }

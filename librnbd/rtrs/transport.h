@@ -86,8 +86,12 @@ struct rtrs_lend {
 	struct rtrs_lend_seg seg[RTRS_LEND_SEGS];
 };
 
+/* The description of src (its used pieces) into dst; the refs go with it. */
+void rtrs_lend_move(struct rtrs_lend *dst, const struct rtrs_lend *src);
 /* put() every ref of l. */
 void rtrs_lend_put(const struct rtrs_lend *l);
+/* The pieces of l one after the other into dst (a buffer of their total length). */
+void rtrs_lend_copy(const struct rtrs_lend *l, void *dst);
 
 /* Limits a server grants on accept, and the client learns. */
 struct rtrs_tr_limits {

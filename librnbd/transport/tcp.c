@@ -1288,11 +1288,9 @@ static int tcp_send_rsp_lent(struct rtrs_tr_conn *c, uint16_t id, const struct r
 		return rnbd_err_set(-EPROTO, "id %u reused early", id);
 	}
 	kept = &tc->rsp_lends[id];
-	kept->nseg = l->nseg;
-	kept->put = l->put;
-	memcpy(kept->seg, l->seg, l->nseg * sizeof(l->seg[0]));
-	for (unsigned int i = 0; i < l->nseg; i++)
-		f.len += l->seg[i].len;
+	rtrs_lend_move(kept, l);
+	for (unsigned int i = 0; i < kept->nseg; i++)
+		f.len += kept->seg[i].len;
 	item_init(it, &f, NULL, 0, NULL, 0);
 	it->lend = kept;
 	tc_queue(tc, it);

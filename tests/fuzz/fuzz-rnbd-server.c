@@ -57,6 +57,9 @@ struct rtrs_srv_op {
 	unsigned int magic;
 	bool answered;
 	int err;
+	bool read;
+	void *data;		/* the request's buffer, data_len bytes */
+	uint32_t data_len;
 	void *priv;		/* exactly sizeof(struct rnbd_req), for ASan */
 };
 
@@ -68,6 +71,22 @@ void rtrs_srv_resp(struct rtrs_srv_op *op, int err)
 	FUZZ_CHECK(err <= 0 && err > -4096);
 	op->answered = true;
 	op->err = err;
+}
+
+/* As a transport that cannot send from lent memory: copy it, give it back. */
+void rtrs_srv_resp_lent(struct rtrs_srv_op *op, const struct rtrs_lend *l)
+{
+	uint64_t total = 0;
+
+	FUZZ_CHECK(op->magic == OP_MAGIC);
+	FUZZ_CHECK(op->read);
+	FUZZ_CHECK(l->nseg <= RTRS_LEND_SEGS);
+	for (unsigned int i = 0; i < l->nseg; i++)
+		total += l->seg[i].len;
+	FUZZ_CHECK(total == op->data_len);
+	rtrs_lend_copy(l, op->data);
+	rtrs_lend_put(l);
+	rtrs_srv_resp(op, 0);
 }
 
 void *rtrs_srv_op_priv(struct rtrs_srv_op *op)
@@ -675,6 +694,9 @@ static void do_request(struct fuzz_in *in, struct model_sess *ms)
 	else if (data_len)
 		fill_write(in, data, data_len);
 	op->magic = OP_MAGIC;
+	op->read = read;
+	op->data = data;
+	op->data_len = data_len;
 	/* RTRS zeroes the scratch once and reuses it: never trust it */
 	memset(op->priv, 0x5a, sizeof(struct rnbd_req));
 
