@@ -5,7 +5,9 @@
 # both driven by rnbd-bench (librnbd / libnbd, asynchronous, one job).  fio's
 # nbd engine runs every job against nbdkit too, to show that rnbd-bench does
 # not handicap NBD; tcp-ceiling gives what a minimal blocking TCP
-# request/response pair does with the same requests.  A last job runs rnbd
+# request/response pair does with the same requests.  The 1 MiB jobs run
+# again against a second rnbd-serve with max_io_size 1 MiB (the default,
+# 124 KiB as the kernel's, splits each request in 9).  A last job runs rnbd
 # over two paths (127.0.0.1 and 127.0.0.2) against the same job over one.
 # Each job runs ROUNDS times, the targets alternating their order every
 # round; the tables have the medians, and every figure in them is a ratio
@@ -37,15 +39,20 @@ cat >"$T/serve.conf" <<EOF
 dev_search_path = "";
 exports = ( { name = "memory"; type = "memory"; size = "$size"; } );
 EOF
+{ echo "max_io_size = 1048576;"; cat "$T/serve.conf"; } >"$T/serve-io1m.conf"
 start_bg serve "$serve" -f -c "$T/serve.conf" -l 127.0.0.1:0 -l 127.0.0.2:0 -s "$T/serve.sock"
+start_bg serve1m "$serve" -f -c "$T/serve-io1m.conf" -l 127.0.0.1:0 -s "$T/serve-io1m.sock"
 start_bg nbdkit nbdkit -f -i 127.0.0.1 -p 0 memory "$size"
 start_bg tcp "$ceiling" server -l 127.0.0.1:0
 wait_for_line "$T/serve.err" 'info: ready' || { show_bg serve; fail "rnbd-serve did not start"; }
+wait_for_line "$T/serve1m.err" 'info: ready' || { show_bg serve1m; fail "rnbd-serve did not start"; }
 wait_for_line "$T/tcp.out" '^listening on' || { show_bg tcp; fail "tcp-ceiling did not start"; }
 rport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.err")
+rport1m=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve1m.err")
 rport2=$(sed -n 's/.*listening on 127\.0\.0\.2:\([0-9]*\)$/\1/p' "$T/serve.err")
 tport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/tcp.out")
-[ -n "$rport" ] && [ -n "$rport2" ] || { show_bg serve; fail "no ports in rnbd-serve's log"; }
+[ -n "$rport" ] && [ -n "$rport2" ] && [ -n "$rport1m" ] ||
+	{ show_bg serve; show_bg serve1m; fail "no ports in rnbd-serve's log"; }
 # nbdkit does not say which port it got: ask the kernel for its socket
 nport=
 for _ in $(seq 100); do
@@ -57,6 +64,7 @@ done
 [ -n "$nport" ] || { show_bg nbdkit; fail "nbdkit did not start"; }
 RNBD=rnbd://127.0.0.1:$rport/memory
 RNBD2=rnbd://127.0.0.1:$rport,127.0.0.2:$rport2/memory
+RNBD1M=rnbd://127.0.0.1:$rport1m/memory
 NBD=nbd://127.0.0.1:$nport
 
 # IOPS of one measurement, on stdout; the tool's output in $T/last
@@ -85,19 +93,22 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # Both devices start sparse: write them through once, so that reads move
 # data on both sides rather than the zeroes of a hole.
-for uri in "$RNBD" "$NBD"; do
+for uri in "$RNBD" "$RNBD1M" "$NBD"; do
 	timeout -k 5 600 "$bench" --rw write --bs 1M --iodepth 8 --once --runtime 600 "$uri" \
 		>"$T/last" 2>&1 || { cat "$T/last"; fail "prefilling $uri"; }
 done
 
 # name | rnbd-bench options | fio options | tcp-ceiling options
-# (2paths: rnbd over both addresses, against rnbd over one)
+# (2paths: rnbd over both addresses, against rnbd over one; *-io1m: rnbd
+# against the server with max_io_size 1 MiB)
 jobs=$(cat <<EOT
 4k-randread-qd1|--rw randread --bs 4k --iodepth 1|--rw=randread --bs=4k --iodepth=1|-b 4k -r 100 -d 1
 4k-randread-qd32|--rw randread --bs 4k --iodepth 32|--rw=randread --bs=4k --iodepth=32|-b 4k -r 100 -d 32
 4k-randwrite-qd32|--rw randwrite --bs 4k --iodepth 32|--rw=randwrite --bs=4k --iodepth=32|-b 4k -r 0 -d 32
 1m-read-qd8|--rw read --bs 1M --iodepth 8|--rw=read --bs=1M --iodepth=8|-b 1M -r 100 -d 8
 1m-write-qd8|--rw write --bs 1M --iodepth 8|--rw=write --bs=1M --iodepth=8|-b 1M -r 0 -d 8
+1m-read-qd8-io1m|--rw read --bs 1M --iodepth 8|--rw=read --bs=1M --iodepth=8|-b 1M -r 100 -d 8
+1m-write-qd8-io1m|--rw write --bs 1M --iodepth 8|--rw=write --bs=1M --iodepth=8|-b 1M -r 0 -d 8
 ionos-randrw-qd128|--rw randrw:50 --bs $IONOS --iodepth 128|--rw=randrw --rwmixread=50 --bssplit=$IONOS --iodepth=128|-B $IONOS -r 50 -d 128
 4k-randread-qd32-2paths|--rw randread --bs 4k --iodepth 32|2paths|-
 EOT
@@ -110,6 +121,8 @@ while IFS='|' read -r name bopts fopts copts; do
 	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
 	echo "running $name ($rounds rounds)" >&2
 	r_rnbd=() r_nbd=() r_fio=() r_tcp=() r_two=()
+	uri=$RNBD
+	[[ "$name" == *-io1m ]] && uri=$RNBD1M
 	order_odd="rnbd nbd fio tcp" order_even="tcp fio nbd rnbd"
 	[ "$fopts" = 2paths ] && order_odd="rnbd two" order_even="two rnbd"
 	for round in $(seq "$rounds"); do
@@ -123,14 +136,14 @@ while IFS='|' read -r name bopts fopts copts; do
 				if [ "$name" = ionos-randrw-qd128 ] && [ -z "$mem" ]; then
 					# resident memory of the server and the client at QD128
 					base=$(rss_kib "${BG_PID[serve]}")
-					run_bench $bopts "$RNBD" >"$T/v" &
+					run_bench $bopts "$uri" >"$T/v" &
 					sleep "$(awk -v s="$secs" -v r="$ramp" 'BEGIN { print r + s / 2 }')"
 					peak=$(rss_kib "${BG_PID[serve]}")
 					wait $! || fail "$name"
 					v=$(cat "$T/v")
 					mem="$base $peak $(jq -r '"\(.memory.max_rss) \(.memory.buffers)"' "$T/last")"
 				else
-					v=$(run_bench $bopts "$RNBD") || fail "$name"
+					v=$(run_bench $bopts "$uri") || fail "$name"
 				fi
 				r_rnbd+=("$v") ;;
 			two) v=$(run_bench $bopts "$RNBD2") || fail "$name"; r_two+=("$v") ;;
