@@ -7,8 +7,11 @@
 # not handicap NBD; tcp-ceiling gives what a minimal blocking TCP
 # request/response pair does with the same requests.  The 1 MiB jobs run
 # again against a second rnbd-serve with max_io_size 1 MiB (the default,
-# 124 KiB as the kernel's, splits each request in 9).  A last job runs rnbd
-# over two paths (127.0.0.1 and 127.0.0.2) against the same job over one.
+# 124 KiB as the kernel's, splits each request in 9).  A job runs rnbd over
+# two paths (127.0.0.1 and 127.0.0.2) against the same job over one; as
+# root, a last one does the same over two links of LINK_RATE each (two veth
+# pairs between network namespaces, shaped with tbf), where the paths are
+# separate bottlenecks as two NICs would be.
 # Each job runs ROUNDS times, the targets alternating their order every
 # round; the tables have the medians, and every figure in them is a ratio
 # of two measurements of the same run.  See doc/performance.md.
@@ -16,7 +19,8 @@
 # Usage: compare.sh RNBD_SERVE RNBD_BENCH TCP_CEILING
 # Environment: ROUNDS (3), SECS (5, measured per run), RAMP (1, not counted),
 #   SIZE (1G, both devices), ONLY (job names to run, space-separated),
-#   MARKDOWN (1: print the tables as markdown, for doc/performance.md).
+#   MARKDOWN (1: print the tables as markdown, for doc/performance.md),
+#   LINK_RATE (1gbit: the rate of each link of the two-links job).
 . "$(dirname "$0")/../integration/lib.sh"
 serve=${1:?usage: $0 RNBD_SERVE RNBD_BENCH TCP_CEILING}
 bench=${2:?usage: $0 RNBD_SERVE RNBD_BENCH TCP_CEILING}
@@ -27,6 +31,7 @@ ramp=${RAMP:-1}
 size=${SIZE:-1G}
 only=${ONLY:-}
 md=${MARKDOWN:-0}
+link_rate=${LINK_RATE:-1gbit}
 IONOS=512/20:1k/16:2k/9:4k/12:8k/19:16k/10:32k/8:64k/4
 # one run may take its time plus a connection, never more than this
 limit=$(awk -v s="$secs" -v r="$ramp" 'BEGIN { printf "%d", s + r + 60 }')
@@ -67,9 +72,33 @@ RNBD2=rnbd://127.0.0.1:$rport,127.0.0.2:$rport2/memory
 RNBD1M=rnbd://127.0.0.1:$rport1m/memory
 NBD=nbd://127.0.0.1:$nport
 
+# Two links: the server in one namespace, rnbd-bench in another, a veth
+# pair per path, each shaped in the direction read data flows.
+links=
+if [ "$(id -u)" = 0 ] && command -v tc >/dev/null &&
+	{ [ -z "$only" ] || [[ " $only " == *" 4k-randread-qd32-2links "* ]]; }; then
+	. "$(dirname "$0")/../integration/netns.sh"
+	netns_setup
+	for v in "$VS1" "$VS2"; do
+		ip netns exec "$NS_S" tc qdisc add dev "$v" root tbf rate "$link_rate" \
+			burst 256kb latency 20ms || fail "shaping $v"
+	done
+	start_bg servens ip netns exec "$NS_S" "$serve" -f -c "$T/serve.conf" \
+		-l "$SRV_IP1:0" -l "$SRV_IP2:0" -s "$T/servens.sock"
+	wait_for_line "$T/servens.err" 'info: ready' ||
+		{ show_bg servens; fail "rnbd-serve in $NS_S did not start"; }
+	lport1=$(sed -n "s/.*listening on $SRV_IP1:\([0-9]*\)\$/\1/p" "$T/servens.err")
+	lport2=$(sed -n "s/.*listening on $SRV_IP2:\([0-9]*\)\$/\1/p" "$T/servens.err")
+	[ -n "$lport1" ] && [ -n "$lport2" ] || { show_bg servens; fail "no ports in its log"; }
+	LINK1=rnbd://$SRV_IP1:$lport1/memory
+	LINKS2=rnbd://$SRV_IP1:$lport1,$SRV_IP2:$lport2/memory
+	links=1
+fi
+
 # IOPS of one measurement, on stdout; the tool's output in $T/last
+bench_ns=
 run_bench() {
-	timeout -k 5 "$limit" "$bench" --json --runtime "$secs" --ramp "$ramp" "$@" \
+	$bench_ns timeout -k 5 "$limit" "$bench" --json --runtime "$secs" --ramp "$ramp" "$@" \
 		>"$T/last" 2>&1 && jq -er '.total.iops' "$T/last" 2>/dev/null ||
 		{ echo "rnbd-bench $* failed:" >&2; cat "$T/last" >&2; return 1; }
 }
@@ -97,10 +126,15 @@ for uri in "$RNBD" "$RNBD1M" "$NBD"; do
 	timeout -k 5 600 "$bench" --rw write --bs 1M --iodepth 8 --once --runtime 600 "$uri" \
 		>"$T/last" 2>&1 || { cat "$T/last"; fail "prefilling $uri"; }
 done
+if [ -n "$links" ]; then
+	ip netns exec "$NS_C" timeout -k 5 600 "$bench" --rw write --bs 1M --iodepth 8 --once \
+		--runtime 600 "$LINKS2" >"$T/last" 2>&1 || { cat "$T/last"; fail "prefilling $LINKS2"; }
+fi
 
 # name | rnbd-bench options | fio options | tcp-ceiling options
-# (2paths: rnbd over both addresses, against rnbd over one; *-io1m: rnbd
-# against the server with max_io_size 1 MiB)
+# (2paths: rnbd over both addresses, against rnbd over one; 2links: the
+# same over the two shaped links; *-io1m: rnbd against the server with
+# max_io_size 1 MiB)
 jobs=$(cat <<EOT
 4k-randread-qd1|--rw randread --bs 4k --iodepth 1|--rw=randread --bs=4k --iodepth=1|-b 4k -r 100 -d 1
 4k-randread-qd32|--rw randread --bs 4k --iodepth 32|--rw=randread --bs=4k --iodepth=32|-b 4k -r 100 -d 32
@@ -111,20 +145,27 @@ jobs=$(cat <<EOT
 1m-write-qd8-io1m|--rw write --bs 1M --iodepth 8|--rw=write --bs=1M --iodepth=8|-b 1M -r 0 -d 8
 ionos-randrw-qd128|--rw randrw:50 --bs $IONOS --iodepth 128|--rw=randrw --rwmixread=50 --bssplit=$IONOS --iodepth=128|-B $IONOS -r 50 -d 128
 4k-randread-qd32-2paths|--rw randread --bs 4k --iodepth 32|2paths|-
+4k-randread-qd32-2links|--rw randread --bs 4k --iodepth 32|2links|-
 EOT
 )
 
 rows=()
+two_rows=()
 details=()
 mem=
 while IFS='|' read -r name bopts fopts copts; do
 	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
+	if [ "$fopts" = 2links ] && [ -z "$links" ]; then
+		echo "skipping $name: needs root and tc" >&2
+		continue
+	fi
 	echo "running $name ($rounds rounds)" >&2
 	r_rnbd=() r_nbd=() r_fio=() r_tcp=() r_two=()
 	uri=$RNBD
 	[[ "$name" == *-io1m ]] && uri=$RNBD1M
 	order_odd="rnbd nbd fio tcp" order_even="tcp fio nbd rnbd"
 	[ "$fopts" = 2paths ] && order_odd="rnbd two" order_even="two rnbd"
+	[ "$fopts" = 2links ] && order_odd="one twol" order_even="twol one"
 	for round in $(seq "$rounds"); do
 		# alternate the order, so that neither target always runs on a
 		# machine warmed (or disturbed) by the other
@@ -147,6 +188,10 @@ while IFS='|' read -r name bopts fopts copts; do
 				fi
 				r_rnbd+=("$v") ;;
 			two) v=$(run_bench $bopts "$RNBD2") || fail "$name"; r_two+=("$v") ;;
+			one) v=$(bench_ns="ip netns exec $NS_C" run_bench $bopts "$LINK1") ||
+				fail "$name"; r_rnbd+=("$v") ;;
+			twol) v=$(bench_ns="ip netns exec $NS_C" run_bench $bopts "$LINKS2") ||
+				fail "$name"; r_two+=("$v") ;;
 			nbd) v=$(run_bench $bopts "$NBD") || fail "$name"; r_nbd+=("$v") ;;
 			fio) v=$(run_fio $fopts) || fail "$name"; r_fio+=("$v") ;;
 			tcp) v=$(run_ceiling $copts) || fail "$name"; r_tcp+=("$v") ;;
@@ -154,9 +199,9 @@ while IFS='|' read -r name bopts fopts copts; do
 		done
 	done
 	m_rnbd=$(printf '%s\n' "${r_rnbd[@]}" | median)
-	if [ "$fopts" = 2paths ]; then
+	if [ "$fopts" = 2paths ] || [ "$fopts" = 2links ]; then
 		m_two=$(printf '%s\n' "${r_two[@]}" | median)
-		two_row="$name $(printf '%.0f %.0f' "$m_two" "$m_rnbd") $(ratio "$m_two" "$m_rnbd")"
+		two_rows+=("$name $(printf '%.0f %.0f' "$m_two" "$m_rnbd") $(ratio "$m_two" "$m_rnbd")")
 		details+=("$name: 2 paths ${r_two[*]} | 1 path ${r_rnbd[*]}")
 		continue
 	fi
@@ -197,8 +242,11 @@ if [ "${#rows[@]}" -gt 0 ]; then
 	printf '%s\n' "${rows[@]}" | table "${cols[@]}"
 	echo
 fi
-if [ -n "${two_row:-}" ]; then
-	echo "$two_row" | table job two_paths_iops one_path_iops two/one
+if [ "${#two_rows[@]}" -gt 0 ]; then
+	printf '%s\n' "${two_rows[@]}" | table job two_paths_iops one_path_iops two/one
+	echo
+	[ -z "$links" ] || echo "2links: each path over its own veth pair, shaped to $link_rate" \
+		"(tbf) in the direction of the read data."
 	echo
 fi
 if [ -n "$mem" ]; then
