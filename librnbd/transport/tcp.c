@@ -192,19 +192,8 @@ static void handle_free_cb(uv_handle_t *h)
 	free(h);
 }
 
-/* The item leaves the connection for good: give back what it borrowed. */
-static void item_unlend(struct tcp_item *it)
-{
-	if (it->lend) {
-		rtrs_lend_put(it->lend);
-		it->lend = NULL;
-	}
-}
-
 static void tc_free(struct tcp_conn *tc)
 {
-	for (uint32_t i = 0; tc->rsp_items && i < tc->c.lim.queue_depth; i++)
-		item_unlend(&tc->rsp_items[i]);
 	free(tc->rsp_items);
 	free(tc->rsp_lends);
 	free(tc->next_poll);
@@ -356,6 +345,15 @@ static void item_init(struct tcp_item *it, const struct rtrs_frame *f, const voi
 static bool item_queued(const struct tcp_item *it)
 {
 	return it->node.next && it->node.next != &it->node;
+}
+
+/* The item leaves the connection for good: give back what it borrowed. */
+static void item_unlend(struct tcp_item *it)
+{
+	if (it->lend) {
+		rtrs_lend_put(it->lend);
+		it->lend = NULL;
+	}
 }
 
 static void tc_queue(struct tcp_conn *tc, struct tcp_item *it)
