@@ -188,8 +188,9 @@ struct rtrs_tr_ops {
 	int (*send_rsp)(struct rtrs_tr_conn *c, uint16_t id, const void *data, uint32_t len,
 			int err);
 	/*
-	 * Optional: answer read id with success and the lent data in l (see
-	 * rtrs.h), copied; the transport puts every ref, whatever it returns.
+	 * Optional: answer read id with success and the lent data in l (struct
+	 * rtrs_lend above), copied; the transport puts every ref, whatever it
+	 * returns.
 	 * Without it the core copies the data into the op's buffer.
 	 */
 	int (*send_rsp_lent)(struct rtrs_tr_conn *c, uint16_t id, const struct rtrs_lend *l);

@@ -96,16 +96,22 @@ def eof_within(s, seconds):
     return False
 
 
-def connect(port, host="127.0.0.1"):
-    return socket.create_connection((host, port), timeout=5)
+def connect(port, host="127.0.0.1", rcvbuf=None):
+    if rcvbuf is None:
+        return socket.create_connection((host, port), timeout=5)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(5)
+    s.connect((host, port))
+    return s
 
 
-def handshake(port, name, cid_num=1):
+def handshake(port, name, cid_num=1, rcvbuf=None):
     """A well-behaved client up to CONNECTED; returns the sockets."""
     sess, paths = uuid.uuid4().bytes, uuid.uuid4().bytes
     socks = []
     for cid in range(cid_num):
-        s = connect(port)
+        s = connect(port, rcvbuf=rcvbuf)
         s.sendall(frame(CONN_REQ, conn_req(cid, cid_num, 1, sess, paths), imm=1))
         t, _, _, imm, p = recv_frame(s)
         assert t == CONN_RSP and imm == 1, "no CONN_RSP"
@@ -132,8 +138,10 @@ def expect_reject(s, err, what):
 
 
 def server_cases():
+    # -L: reads are answered from lent memory, which must all come back;
+    # -b: a small send buffer keeps unread answers in the server's queue
     srv = subprocess.Popen([ECHO, "server", "-l", "127.0.0.1:0", "-w", "1", "-q", "16",
-                            "-m", "65536", "-H", "300"],
+                            "-m", "65536", "-H", "300", "-L", "-b", "8192"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = int(re.search(r":(\d+)$", srv.stdout.readline().strip()).group(1))
@@ -211,6 +219,15 @@ def server_cases():
               "bad user message: IO_RSP -EINVAL, connection kept")
         s.close()
 
+        # reads whose answers are never read (a 4 KiB window), then a
+        # hang-up: the server's exit status says every lent piece came back
+        (s,) = handshake(port, "noread", rcvbuf=4096)
+        for i in range(16):
+            s.sendall(frame(READ_REQ, struct.pack("<IIQ", 0x4543484F, 65536, i), fid=i,
+                            usr_len=16, imm=65536))
+        time.sleep(0.5)
+        s.close()
+
         (s,) = handshake(port, "stall")
         s.sendall(frame(WRITE_REQ, bytes(100), fid=1, usr_len=16)[:50])
         t0 = time.time()
@@ -243,7 +260,7 @@ def server_cases():
             srv.wait(10)
         except subprocess.TimeoutExpired:
             srv.kill()
-    check(srv.returncode == 0, f"server exited cleanly ({srv.returncode}): "
+    check(srv.returncode == 0, f"server exited cleanly, every lent piece back ({srv.returncode}): "
           + srv.stderr.read()[-500:].replace("\n", " | "))
 
 

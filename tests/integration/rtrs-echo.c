@@ -8,9 +8,12 @@
  * also checks that every request completes exactly once.
  *
  *   rtrs-echo server [-l ADDR:PORT]... [-w N] [-q QD] [-m MAX_IO]
- *                    [-H HB_MS] [-M SESSIONS] [-p PATHS_PER_SESSION]
+ *                    [-H HB_MS] [-M SESSIONS] [-p PATHS_PER_SESSION] [-L]
+ *                    [-b SNDBUF]
  *       prints "listening on ADDR:PORT" per listener, serves until SIGTERM
- *       or SIGINT, then prints its request count.
+ *       or SIGINT, then prints its request count.  -L answers reads from
+ *       lent memory (rtrs_srv_resp_lent(), three pieces of their own); it
+ *       counts the pieces not given back at exit and fails if any are.
  *   rtrs-echo client -p [SRC,]DST:PORT [-p ...] [-s NAME] [-n COUNT]
  *                    [-d DEPTH] [-S MAX_SIZE] [-P POLICY] [-w N] [-r MS]
  *                    [-H HB_MS] [-T NOPATH_MS] [-e ERR_OK] [-k SESSIONS]
@@ -97,6 +100,37 @@ static void log_to_stderr(void *opaque, enum rnbd_log_level level, const char *m
 /* ---- server ---- */
 
 static atomic_ulong srv_reqs, srv_bad;
+static bool lend_reads;
+static atomic_long lent_out;
+
+static void piece_put(void *ref)
+{
+	free(ref);
+	atomic_fetch_sub(&lent_out, 1);
+}
+
+/* The read's data (already in data) lent again from three heap blocks. */
+static int answer_lent(struct rtrs_srv_op *op, const uint8_t *data, uint32_t len)
+{
+	struct rtrs_lend l = { .put = piece_put };
+	uint32_t off = 0;
+
+	for (int i = 0; i < 3 && off < len; i++) {
+		uint32_t n = i < 2 && len / 3 ? len / 3 : len - off;
+		uint8_t *p = malloc(n);
+
+		if (!p) {
+			rtrs_lend_put(&l);
+			return -ENOMEM;
+		}
+		memcpy(p, data + off, n);
+		atomic_fetch_add(&lent_out, 1);
+		l.seg[l.nseg++] = (struct rtrs_lend_seg){ p, n, p };
+		off += n;
+	}
+	rtrs_srv_resp_lent(op, &l);
+	return 0;
+}
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -120,6 +154,8 @@ static int srv_request(void *priv, struct rtrs_srv_sess *sess, struct rtrs_srv_o
 		return -EINVAL;
 	if (read) {
 		pattern(u.seed, data, data_len);
+		if (lend_reads)
+			return answer_lent(op, data, data_len);
 	} else {
 		if (!pattern_ok(u.seed, data, data_len)) {
 			atomic_fetch_add(&srv_bad, 1);
@@ -150,7 +186,7 @@ static int run_server(int argc, char **argv)
 	struct rtrs_srv *srv;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "l:w:q:m:H:M:p:")) != -1) {
+	while ((c = getopt(argc, argv, "l:w:q:m:H:M:p:Lb:")) != -1) {
 		switch (c) {
 		case 'l':
 			if (o.nlisten == 8 || rnbd_addr_parse(optarg, 1234, &listen[o.nlisten]))
@@ -163,6 +199,8 @@ static int run_server(int argc, char **argv)
 		case 'H': o.hb_interval_ms = atoi(optarg); break;
 		case 'M': o.max_sessions = atoi(optarg); break;
 		case 'p': o.max_paths = atoi(optarg); break;
+		case 'L': lend_reads = true; break;
+		case 'b': o.sndbuf = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -186,9 +224,9 @@ static int run_server(int argc, char **argv)
 	while (!stop)
 		pause();
 	rtrs_srv_close(srv);
-	printf("served %lu requests, %lu with bad data\n", atomic_load(&srv_reqs),
-	       atomic_load(&srv_bad));
-	return atomic_load(&srv_bad) ? 1 : 0;
+	printf("served %lu requests, %lu with bad data, %ld lent pieces not given back\n",
+	       atomic_load(&srv_reqs), atomic_load(&srv_bad), atomic_load(&lent_out));
+	return atomic_load(&srv_bad) || atomic_load(&lent_out) ? 1 : 0;
 }
 
 /* ---- client ---- */
