@@ -47,7 +47,7 @@ static bool open_elsewhere(const char *path)
 	return found;
 }
 
-bool blkdev_busy(const char *node)
+static bool busy_now(const char *node)
 {
 	int fd;
 
@@ -57,4 +57,20 @@ bool blkdev_busy(const char *node)
 		return errno == EBUSY;
 	close(fd);
 	return open_elsewhere(node);
+}
+
+/*
+ * A probe (udev's blkid, lsblk, another loop set-up trying each device)
+ * holds a device for an instant, and the claim of a file system can
+ * outlive its umount by a moment (seen once: umount returned and unmap
+ * still found the device busy): look again for up to a second.
+ */
+bool blkdev_busy(const char *node)
+{
+	for (int i = 0; i < 10; i++) {
+		if (!busy_now(node))
+			return false;
+		usleep(100 * 1000);
+	}
+	return true;
 }

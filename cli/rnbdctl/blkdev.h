@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 
-/* Whether node is mounted, claimed, or open by a process other than us. */
+/* Whether node is mounted, claimed, or open by a process other than us,
+ * and stays so for a second. */
 bool blkdev_busy(const char *node);
 
 #endif
