@@ -258,6 +258,10 @@ static int mem_lend(struct rnbd_bdev *b, uint64_t pos, uint32_t left, struct rtr
 {
 	struct mem_bdev *m = container_of(b, struct mem_bdev, b);
 
+	if (left && ((pos + left - 1) >> MEM_CHUNK_SHIFT) - (pos >> MEM_CHUNK_SHIFT) >=
+		    RTRS_LEND_SEGS)
+		return rnbd_err_set(-E2BIG, "a read of more than %u chunks cannot be lent",
+				    RTRS_LEND_SEGS);
 	l->nseg = 0;
 	l->put = chunk_put_lent;
 	while (left) {
@@ -267,11 +271,6 @@ static int mem_lend(struct rnbd_bdev *b, uint64_t pos, uint32_t left, struct rtr
 		pthread_rwlock_t *lock = stripe_of(m, c);
 		struct mem_chunk *ch;
 
-		if (l->nseg == RTRS_LEND_SEGS) {
-			rtrs_lend_put(l);
-			return rnbd_err_set(-E2BIG, "a read of more than %u chunks cannot be lent",
-					    RTRS_LEND_SEGS);
-		}
 		if (n > left)
 			n = left;
 		pthread_rwlock_rdlock(lock);
