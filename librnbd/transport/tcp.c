@@ -1243,6 +1243,19 @@ static int tcp_send_info_rsp(struct rtrs_tr_conn *c)
 	return 0;
 }
 
+/* The response frame of id, free to take a new response. */
+static int rsp_item(struct tcp_conn *tc, uint16_t id, struct tcp_item **out)
+{
+	if (tc->state != TC_OPEN)
+		return rnbd_err_set(-ENOTCONN, "connection not open");
+	*out = &tc->rsp_items[id];
+	if (item_queued(*out)) {
+		tc_fail(tc, -EPROTO, "client reused id %u before reading its response", id);
+		return rnbd_err_set(-EPROTO, "id %u reused early", id);
+	}
+	return 0;
+}
+
 static int tcp_send_rsp(struct rtrs_tr_conn *c, uint16_t id, const void *data, uint32_t len,
 			int err)
 {
@@ -1255,14 +1268,10 @@ static int tcp_send_rsp(struct rtrs_tr_conn *c, uint16_t id, const void *data, u
 		.len = status ? 0 : len,
 		.imm = (uint32_t)status,
 	};
+	int ret = rsp_item(tc, id, &it);
 
-	if (tc->state != TC_OPEN)
-		return rnbd_err_set(-ENOTCONN, "connection not open");
-	it = &tc->rsp_items[id];
-	if (item_queued(it)) {
-		tc_fail(tc, -EPROTO, "client reused id %u before reading its response", id);
-		return rnbd_err_set(-EPROTO, "id %u reused early", id);
-	}
+	if (ret)
+		return ret;
 	item_init(it, &f, data, f.len, NULL, 0);
 	tc_queue(tc, it);
 	return 0;
@@ -1274,16 +1283,11 @@ static int tcp_send_rsp_lent(struct rtrs_tr_conn *c, uint16_t id, const struct r
 	struct rtrs_lend *kept;
 	struct tcp_item *it;
 	struct rtrs_frame f = { .type = RTRS_TCP_IO_RSP, .id = id };
+	int ret = rsp_item(tc, id, &it);
 
-	if (tc->state != TC_OPEN) {
+	if (ret) {
 		rtrs_lend_put(l);
-		return rnbd_err_set(-ENOTCONN, "connection not open");
-	}
-	it = &tc->rsp_items[id];
-	if (item_queued(it)) {
-		rtrs_lend_put(l);
-		tc_fail(tc, -EPROTO, "client reused id %u before reading its response", id);
-		return rnbd_err_set(-EPROTO, "id %u reused early", id);
+		return ret;
 	}
 	kept = &tc->rsp_lends[id];
 	rtrs_lend_move(kept, l);
